@@ -1,0 +1,85 @@
+#include "attn/core/allocator.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+
+#include "attn/core/error.h"
+
+namespace attn {
+namespace {
+
+constexpr std::size_t kCacheMinBytes = std::size_t{1} << 20;   // smaller blocks: glibc's heap recycles them
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kCacheMaxBytes = 0;  // let AddressSanitizer see every use after free
+#else
+constexpr std::size_t kCacheMaxBytes = std::size_t{2} << 30;  // never hold more than this idle
+#endif
+
+struct BlockCache {
+  std::mutex mutex;
+  std::multimap<std::size_t, void*> free_blocks;  // rounded size -> block
+  std::size_t cached_bytes = 0;
+
+  ~BlockCache() {
+    for (auto& [size, ptr] : free_blocks) std::free(ptr);
+  }
+};
+
+BlockCache& cache() {
+  static BlockCache* c = new BlockCache();  // leaked on purpose: outlives every static Tensor
+  return *c;
+}
+
+// Sizes are rounded so that shapes that differ a little (the last batch, a longer sentence) still reuse.
+std::size_t round_size(std::size_t bytes) {
+  if (bytes < kCacheMinBytes) return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  std::size_t step = std::size_t{1} << 16;  // 64 KiB granules
+  return (bytes + step - 1) / step * step;
+}
+
+}  // namespace
+
+void* allocate(std::size_t bytes) {
+  std::size_t size = round_size(bytes == 0 ? kAlignment : bytes);
+  if (size >= kCacheMinBytes) {
+    auto& c = cache();
+    std::lock_guard lock(c.mutex);
+    auto it = c.free_blocks.find(size);
+    if (it != c.free_blocks.end()) {
+      void* p = it->second;
+      c.cached_bytes -= size;
+      c.free_blocks.erase(it);
+      return p;
+    }
+  }
+  void* p = std::aligned_alloc(kAlignment, size);
+  ATTN_CHECK(p != nullptr, "out of memory allocating {} bytes", bytes);
+  return p;
+}
+
+void deallocate(void* ptr, std::size_t bytes) {
+  if (ptr == nullptr) return;
+  std::size_t size = round_size(bytes == 0 ? kAlignment : bytes);
+  if (size >= kCacheMinBytes) {
+    auto& c = cache();
+    std::lock_guard lock(c.mutex);
+    if (c.cached_bytes + size <= kCacheMaxBytes) {
+      c.free_blocks.emplace(size, ptr);
+      c.cached_bytes += size;
+      return;
+    }
+  }
+  std::free(ptr);
+}
+
+void release_cached_memory() {
+  auto& c = cache();
+  std::lock_guard lock(c.mutex);
+  for (auto& [size, ptr] : c.free_blocks) std::free(ptr);
+  c.free_blocks.clear();
+  c.cached_bytes = 0;
+}
+
+}  // namespace attn
