@@ -135,3 +135,147 @@ constexpr float kLog2e = 1.4426950408889634f;
 inline Vec exp(Vec x) { return exp2(x * Vec::set1(kLog2e)); }
 
 }  // namespace attn::kernels::cpu
+
+// ---- Streaming (non-temporal) stores -------------------------------------------------------------------------
+// For outputs much larger than the last-level cache: the line goes straight to memory without first being read
+// (no read-for-ownership), which saves a third of the traffic of a read-one-write-one kernel. p must be aligned to
+// kLanes * 4 bytes. Call stream_fence() after the last streaming store of a thread, before others read the data.
+namespace attn::kernels::cpu {
+#if defined(__AVX512F__)
+inline void stream(float* p, Vec v) { _mm512_stream_ps(p, v.v); }
+#else
+inline void stream(float* p, Vec v) { _mm256_stream_ps(p, v.v); }
+#endif
+inline void stream_fence() { _mm_sfence(); }
+// Floats from p to the next kLanes * 4-byte boundary (0 when already aligned); p must be 4-byte aligned.
+inline int64_t floats_to_alignment(const float* p) {
+  return static_cast<int64_t>((-reinterpret_cast<uintptr_t>(p) & (kLanes * sizeof(float) - 1)) / sizeof(float));
+}
+}  // namespace attn::kernels::cpu
+
+// ---- Sign bits and vector tanh / sigmoid / erfc ---------------------------------------------------------------
+// Accurate to a few float ulps (relative error < 4e-7 for tanh and sigmoid; erfc < 3e-7 relative for x >= 0),
+// with exact limits at +-inf and NaN passed through, so activations need no scalar fallback.
+namespace attn::kernels::cpu {
+#if defined(__AVX512F__)
+// Integer forms: _mm512_and_ps and friends need AVX512DQ, the integer ones only AVX512F.
+inline Vec abs(Vec a) {
+  return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a.v), _mm512_set1_epi32(0x7FFFFFFF)));
+}
+// |mag| with the sign bit of sgn.
+inline Vec copysign(Vec mag, Vec sgn) {
+  __m512i s = _mm512_and_si512(_mm512_castps_si512(sgn.v), _mm512_set1_epi32(static_cast<int>(0x80000000u)));
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(abs(mag).v), s));
+}
+#else
+inline Vec abs(Vec a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v); }
+inline Vec copysign(Vec mag, Vec sgn) {
+  return _mm256_or_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), mag.v), _mm256_and_ps(_mm256_set1_ps(-0.0f), sgn.v));
+}
+#endif
+
+// tanh: for |x| < 0.625 an odd polynomial (near-minimax fit of tanh(x)/x in x^2, relative error 4e-9) so tiny x
+// keep full relative precision; above, 1 - 2/(e^2|x| + 1), where e^2|x| = inf gives exactly 1.
+inline Vec tanh(Vec x) {
+  Vec ax = abs(x);
+  Vec s = x * x;
+  Vec p = Vec::set1(-0.0056571351843803915f);
+  p = fma(p, s, Vec::set1(0.020588191454586372f));
+  p = fma(p, s, Vec::set1(-0.053720107656628939f));
+  p = fma(p, s, Vec::set1(0.13331114055689769f));
+  p = fma(p, s, Vec::set1(-0.33333259862947528f));
+  p = fma(p, s, Vec::set1(1.0f));
+  Vec small = x * p;
+  Vec big = Vec::set1(1.0f) - Vec::set1(2.0f) / (exp(ax + ax) + Vec::set1(1.0f));
+  // NaN fails the compare and takes `small`, which is NaN.
+  return select_greater(ax, Vec::set1(0.625f), copysign(big, x), small);
+}
+
+// 1 / (1 + e^-x): 0 at -inf (e^inf = inf), 1 at +inf.
+inline Vec sigmoid(Vec x) { return Vec::set1(1.0f) / (Vec::set1(1.0f) + exp(Vec::zero() - x)); }
+
+// erfc(x). For x >= 0 the Chebyshev fit of Numerical Recipes (erfcc, fractional error < 1.2e-7 everywhere), so
+// the tail keeps its relative precision; erfc(-x) = 2 - erfc(x).
+inline Vec erfc(Vec x) {
+  Vec z = abs(x);
+  Vec t = Vec::set1(1.0f) / fma(Vec::set1(0.5f), z, Vec::set1(1.0f));
+  Vec p = Vec::set1(0.17087277f);
+  p = fma(p, t, Vec::set1(-0.82215223f));
+  p = fma(p, t, Vec::set1(1.48851587f));
+  p = fma(p, t, Vec::set1(-1.13520398f));
+  p = fma(p, t, Vec::set1(0.27886807f));
+  p = fma(p, t, Vec::set1(-0.18628806f));
+  p = fma(p, t, Vec::set1(0.09678418f));
+  p = fma(p, t, Vec::set1(0.37409196f));
+  p = fma(p, t, Vec::set1(1.00002368f));
+  p = fma(p, t, Vec::set1(-1.26551223f));
+  Vec r = t * exp(fnma(z, z, p));  // t * e^(p - z^2)
+  return select_greater(Vec::zero(), x, Vec::set1(2.0f) - r, r);
+}
+}  // namespace attn::kernels::cpu
+
+// ---- Loop drivers for element-wise and row-wise kernels --------------------------------------------------------
+// Work is cut into chunks whose boundaries depend only on the sizes, never on the thread count, so a kernel
+// that keeps one partial sum per chunk gives the same bits on any number of threads.
+namespace attn::kernels::cpu {
+// Below this many elements of work a kernel stays on the calling thread: waking the team costs more.
+constexpr int64_t kParallelWork = int64_t{1} << 15;
+// Elements of work per chunk (a multiple of kLanes, so element chunks start on whole vectors).
+constexpr int64_t kChunkWork = int64_t{1} << 14;
+
+struct Chunks {
+  int64_t count = 0;  // number of chunks
+  int64_t size = 0;   // items per chunk (the last may hold fewer)
+};
+
+// Chunks of n items of `work` elements each: one chunk when the total is too small to split.
+inline Chunks make_chunks(int64_t n, int64_t work) {
+  if (n <= 0) return {0, 0};
+  if (work < 1) work = 1;
+  if (n * work < kParallelWork) return {1, n};
+  int64_t size = kChunkWork / work > 1 ? kChunkWork / work : 1;
+  return {(n + size - 1) / size, size};
+}
+
+// f(chunk, begin, end) for each chunk of make_chunks(n, work), across the OpenMP threads when there are several.
+// f must not throw: check arguments before.
+template <class F>
+inline void parallel_chunks(int64_t n, int64_t work, F&& f) {
+  const Chunks c = make_chunks(n, work);
+  if (c.count == 1) {
+    f(int64_t{0}, int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < c.count; ++i) f(i, i * c.size, (i + 1) * c.size < n ? (i + 1) * c.size : n);
+}
+
+// f(begin, end) over [0, n) items of `work` elements each.
+template <class F>
+inline void parallel_for(int64_t n, int64_t work, F&& f) {
+  parallel_chunks(n, work, [&](int64_t, int64_t begin, int64_t end) { f(begin, end); });
+}
+
+// out[i] = f(a[i]) over n floats, vectorised; out may alias a.
+template <class F>
+inline void map(int64_t n, const float* a, float* out, F f) {
+  parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+    int64_t i = begin;
+    for (; i + kLanes <= end; i += kLanes) f(Vec::load(a + i)).store(out + i);
+    if (i < end) f(Vec::load_partial(a + i, static_cast<int>(end - i))).store_partial(out + i, static_cast<int>(end - i));
+  });
+}
+
+// out[i] = f(a[i], b[i]); out may alias a or b.
+template <class F>
+inline void map2(int64_t n, const float* a, const float* b, float* out, F f) {
+  parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+    int64_t i = begin;
+    for (; i + kLanes <= end; i += kLanes) f(Vec::load(a + i), Vec::load(b + i)).store(out + i);
+    if (i < end) {
+      const int m = static_cast<int>(end - i);
+      f(Vec::load_partial(a + i, m), Vec::load_partial(b + i, m)).store_partial(out + i, m);
+    }
+  });
+}
+}  // namespace attn::kernels::cpu

@@ -1,0 +1,187 @@
+"""Shared plumbing of the side-by-side suites behind bench/run (Python 3 stdlib only; run with /usr/bin/python3):
+waiting for a quiet machine, the timing scheme both sides use, the PyTorch configurations, running attn's
+bench tool and a PyTorch script, and printing figure rows in the DESIGN.md contract.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH_TOOL = os.path.join(ROOT, "build", "attn_bench_tool")
+TORCH_PYTHON = "/usr/bin/python3"  # Debian's interpreter: the one that sees python3-torch
+# Longest wait for a quiet machine before each measurement (seconds); 0 skips the wait.
+QUIET_MAX_S = float(os.environ.get("ATTN_BENCH_QUIET_MAX_S", "60"))
+# glibc malloc serves every size from the heap and never trims it, so big tensors are recycled instead of being
+# mmap'ed and page-faulted afresh on every call (see /work/shared/bench/pytorch/profiles.sh).
+HEAP_TUNABLES = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=17179869184"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _cpu_times():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v), v[3] + v[4]
+
+
+def cpu_busy(seconds=0.5):
+    """Fraction of all CPUs busy (any process) over `seconds`."""
+    t0, i0 = _cpu_times()
+    time.sleep(seconds)
+    t1, i1 = _cpu_times()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(what=""):
+    """Waits (up to QUIET_MAX_S) until the CPUs are < 15% busy: the machine is shared, and another job on the
+    same two cores would halve a figure. Says so on stderr when it had to wait or gave up."""
+    if QUIET_MAX_S <= 0:
+        return
+    start = time.monotonic()
+    while True:
+        busy = cpu_busy()
+        waited = time.monotonic() - start
+        if busy < 0.15:
+            if waited > 1:
+                log("# waited %.0fs for a quiet machine before %s" % (waited, what))
+            return
+        if waited >= QUIET_MAX_S:
+            log("# WARNING: machine still %.0f%% busy after %.0fs; measuring %s anyway" % (100 * busy, waited, what))
+            return
+        time.sleep(2)
+
+
+def median_seconds(fn):
+    """Median seconds per call of fn(), the scheme attn_bench_tool uses too: a warm-up call, a timed call that
+    sizes the samples, then samples that each run fn enough times to last >= 0.25 s: 7 of them, fewer for
+    calls that take over 0.2 s (5) or 1 s (3) on their own, so the largest shapes stay affordable."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = time.perf_counter() - t0
+    iters = max(1, min(10000, int(0.25 / max(one, 1e-7))))
+    repeats = 7 if one < 0.2 else 5 if one < 1.0 else 3
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        samples.append((time.perf_counter() - t0) / iters)
+    return statistics.median(samples)
+
+
+def peak_rss_mib():
+    """VmHWM (peak resident set) of this process in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _parse_rows(text):
+    """`name<TAB>value<TAB>unit` lines -> [(name, value, unit)]; '#' lines and anything else are ignored."""
+    rows = []
+    for line in text.splitlines():
+        f = line.split("\t")
+        if len(f) >= 3 and not line.startswith("#"):
+            try:
+                rows.append((f[0], float(f[1]), f[2]))
+            except ValueError:
+                pass
+    return rows
+
+
+def _run(cmd, env_changes, timeout=900):
+    """Runs cmd with env_changes applied (None unsets a variable); stderr passes through. Returns parsed rows,
+    or [] after logging why when it fails, so one broken figure does not end the suite."""
+    env = dict(os.environ)
+    for k, v in env_changes.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    try:
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=sys.stderr, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log("# FAILED %s: %s" % (" ".join(cmd), e))
+        return []
+    if p.returncode != 0:
+        log("# FAILED (exit %d) %s" % (p.returncode, " ".join(cmd)))
+    return _parse_rows(p.stdout)
+
+
+def run_attn(args, threads):
+    """One attn_bench_tool invocation at `threads` threads -> [(name, value, unit)]."""
+    wait_quiet("attn " + " ".join(args))
+    return _run([BENCH_TOOL, "--threads", str(threads)] + args, {"OMP_NUM_THREADS": str(threads)})
+
+
+class TorchConfig:
+    """One PyTorch process setup: environment changes plus torch's intra-op thread count."""
+
+    def __init__(self, tag, threads, env):
+        self.tag, self.threads, self.env = tag, threads, env
+
+    def run(self, script, args):
+        """Runs a bench/torch script (which waits for quiet itself, before each figure) -> [(name, value, unit)]."""
+        log("# torch %s: %s %s" % (self.tag, os.path.basename(script), " ".join(args)))
+        return _run([TORCH_PYTHON, script, "--threads", str(self.threads)] + args, self.env)
+
+
+def _has_avx512():
+    with open("/proc/cpuinfo") as f:
+        return any(line.startswith("flags") and " avx512f" in line for line in f)
+
+
+def torch_configs(threads):
+    """{reference_name: [TorchConfig]}: a figure's reference is the best value over the list.
+    torch_installed: the environment as it is (OpenBLAS sized to the same thread count).
+    torch_best: OPENBLAS_CORETYPE unset (OpenBLAS picks the CPU's own kernels), ATen's AVX-512 kernels where
+    the CPU has them, heap recycling; with 2 threads, the best of both pools at 2 / the same with sleeping
+    OpenMP threads / OpenBLAS at 1 (no two spinning pools on two cores)."""
+    best_env = {"OPENBLAS_CORETYPE": None, "GLIBC_TUNABLES": HEAP_TUNABLES,
+                "ATEN_CPU_CAPABILITY": "avx512" if _has_avx512() else None}
+    t = str(threads)
+    best = [TorchConfig("best_t%s" % t, threads, dict(best_env, OPENBLAS_NUM_THREADS=t))]
+    if threads > 1:
+        best += [TorchConfig("best_t%s_passive" % t, threads, dict(best_env, OPENBLAS_NUM_THREADS=t,
+                                                                      OMP_WAIT_POLICY="PASSIVE")),
+                 TorchConfig("best_t%sob1" % t, threads, dict(best_env, OPENBLAS_NUM_THREADS="1"))]
+    return {"torch_installed": [TorchConfig("installed_t%s" % t, threads, {"OPENBLAS_NUM_THREADS": t})],
+            "torch_best": best}
+
+
+def fmt(x):
+    return "nan" if x is None or x != x else "%.2f" % x
+
+
+class Figures:
+    """Collects figures and prints each row as soon as it is complete:
+    figure<TAB>attn<TAB>reference_name<TAB>reference<TAB>unit<TAB>ratio, ratio > 1 meaning attn is better."""
+
+    def __init__(self):
+        self.rows = {}  # (figure, reference_name) -> (attn, reference, unit, ratio)
+
+    def add(self, figure, attn, reference_name, reference, unit, higher_is_better=True):
+        ok = attn is not None and reference is not None and attn > 0 and reference > 0
+        ratio = (attn / reference if higher_is_better else reference / attn) if ok else None
+        self.rows[(figure, reference_name)] = (attn, reference, unit, ratio)
+        print("\t".join([figure, fmt(attn), reference_name, fmt(reference), unit, fmt(ratio)]), flush=True)
+
+    def add_limit(self, figure, value, unit):
+        """A machine limit: reference_name `measured`, the same value as reference, ratio 1 (no comparison)."""
+        self.add(figure, value, "measured", value, unit)
+
+    def get(self, figure, reference_name):
+        return self.rows.get((figure, reference_name))
+
+    def attn(self, figure):
+        for (f, _), r in self.rows.items():
+            if f == figure:
+                return r[0]
+        return None

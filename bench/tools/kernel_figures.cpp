@@ -1,0 +1,244 @@
+// attn_bench_tool: the attn side of `bench/run kernels`. One figure per invocation, printed as
+// `name<TAB>value<TAB>unit` lines; bench/kernels.py runs the same figures in PyTorch and puts them side by side.
+//   attn_bench_tool [--threads N] stream | sgemm N | softmax ROWS L | attention B H L D [--causal] [--backward]
+//                                 | attention-peak-mem B H L D
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "attn/core/allocator.h"
+#include "attn/core/error.h"
+#include "attn/core/threads.h"
+#include "attn/kernels/attention.h"
+#include "attn/kernels/gemm.h"
+#include "attn/kernels/softmax.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace ak = attn::kernels;
+
+// Aligned float buffer from attn's allocator, filled once (outside any timed loop) so its pages are touched.
+class Buffer {
+ public:
+  explicit Buffer(int64_t n) : n_(n), p_(static_cast<float*>(attn::allocate(bytes()))) {}
+  ~Buffer() { attn::deallocate(p_, bytes()); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  float* data() { return p_; }
+  std::size_t bytes() const { return std::size_t(n_) * sizeof(float); }
+  // N(0,1) like torch.randn; the generator is seeded so every run times the same data.
+  Buffer& randn(uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> dist;
+    for (int64_t i = 0; i < n_; ++i) p_[i] = dist(gen);
+    return *this;
+  }
+
+ private:
+  int64_t n_;
+  float* p_;
+};
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Median seconds per call, the same scheme as bench/torch/common.py: warm-up, then `repeats` samples that each
+// run fn enough times to last >= 0.25 s. Calls that take > 0.2 s on their own get fewer samples.
+double median_seconds(const std::function<void()>& fn) {
+  fn();
+  fn();
+  auto t0 = Clock::now();
+  fn();
+  const double one = seconds_since(t0);
+  const int iters = std::clamp(int(0.25 / std::max(one, 1e-7)), 1, 10000);
+  const int repeats = one > 0.2 ? 5 : 7;
+  std::vector<double> samples;
+  for (int r = 0; r < repeats; ++r) {
+    t0 = Clock::now();
+    for (int i = 0; i < iters; ++i) fn();
+    samples.push_back(seconds_since(t0) / iters);
+  }
+  std::nth_element(samples.begin(), samples.begin() + repeats / 2, samples.end());
+  return samples[repeats / 2];
+}
+
+void emit(const std::string& name, double value, const char* unit) {
+  std::printf("%s\t%.6g\t%s\n", name.c_str(), value, unit);
+  std::fflush(stdout);
+}
+
+// STREAM-style copy of one 256 MiB array into another; each thread copies the part it first touched, so the
+// pages sit on its memory node. Counts the bytes read plus the bytes written, as the softmax GB/s does.
+// memcpy lets glibc pick its large-copy strategy (non-temporal stores), the best a kernel could do.
+void run_stream() {
+  const int64_t n = (int64_t(256) << 20) / int64_t(sizeof(float));
+  Buffer a(n), b(n);
+  auto copy = [&](float* dst, const float* src, bool fill) {
+#pragma omp parallel
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
+      if (fill) {
+        std::fill(dst + lo, dst + hi, 1.0f);
+      } else {
+        std::memcpy(dst + lo, src + lo, std::size_t(hi - lo) * sizeof(float));
+      }
+    }
+  };
+  copy(a.data(), nullptr, true);
+  copy(b.data(), nullptr, true);
+  const double s = median_seconds([&] { copy(b.data(), a.data(), false); });
+  emit("stream_copy", 2.0 * double(a.bytes()) / s / 1e9, "GB/s");
+}
+
+void run_sgemm(int64_t n) {
+  Buffer a(n * n), b(n * n), c(n * n);
+  a.randn(1);
+  b.randn(2);
+  std::fill(c.data(), c.data() + n * n, 0.0f);
+  const double s = median_seconds(
+      [&] { ak::gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); });
+  emit("sgemm_n" + std::to_string(n), 2.0 * double(n) * double(n) * double(n) / s / 1e9, "GFLOP/s");
+  std::fprintf(stderr, "# sgemm through %s\n", ak::blas_description().c_str());
+}
+
+// Softmax over rows of length L: [rows, L] as [outer=rows, n=L, inner=1].
+void run_softmax(int64_t rows, int64_t len) {
+  const int64_t n = rows * len;
+  Buffer x(n), y(n);
+  x.randn(1);
+  std::fill(y.data(), y.data() + n, 0.0f);
+  const double s = median_seconds([&] { ak::softmax_forward(x.data(), y.data(), rows, len, 1); });
+  const std::string name = "softmax_r" + std::to_string(rows) + "_L" + std::to_string(len);
+  emit(name + "_ms", s * 1e3, "ms");
+  emit(name + "_GBps", 8.0 * double(n) / s / 1e9, "GB/s");
+}
+
+struct AttentionData {
+  ak::AttentionShape shape;
+  ak::AttentionMask mask;
+  float scale;
+  int64_t n, rows;
+  Buffer q, k, v, out, lse;
+  AttentionData(int64_t b, int64_t h, int64_t l, int64_t d, bool causal)
+      : shape{b, h, l, l, d}, scale(1.0f / std::sqrt(float(d))), n(b * h * l * d), rows(b * h * l),
+        q(n), k(n), v(n), out(n), lse(rows) {
+    mask.causal = causal;
+    q.randn(1);
+    k.randn(2);
+    v.randn(3);
+  }
+  void forward() { ak::attention_forward(shape, q.data(), k.data(), v.data(), mask, scale, out.data(), lse.data()); }
+};
+
+// FLOPs as the PyTorch side counts them: 4*B*H*L^2*d forward, 12*B*H*L^2*d forward+backward, causal counted
+// as the same dense work (so skipping masked tiles shows up as a higher rate).
+void run_attention(int64_t b, int64_t h, int64_t l, int64_t d, bool causal, bool backward) {
+  AttentionData a(b, h, l, d, causal);
+  double s;
+  if (!backward) {
+    s = median_seconds([&] { a.forward(); });
+  } else {
+    Buffer dout(a.n), dq(a.n), dk(a.n), dv(a.n);
+    dout.randn(4);
+    s = median_seconds([&] {
+      a.forward();
+      ak::attention_backward(a.shape, a.q.data(), a.k.data(), a.v.data(), a.out.data(), dout.data(), a.lse.data(),
+                            a.mask, a.scale, dq.data(), dk.data(), dv.data());
+    });
+  }
+  const double flops = (backward ? 12.0 : 4.0) * double(b * h) * double(l) * double(l) * double(d);
+  const std::string name = std::string("attention_") + (backward ? "fwdbwd" : "fwd") + (causal ? "_causal" : "") +
+                           "_B" + std::to_string(b) + "H" + std::to_string(h) + "L" + std::to_string(l) + "d" +
+                           std::to_string(d);
+  emit(name + "_ms", s * 1e3, "ms");
+  emit(name + "_GFLOPs", flops / s / 1e9, "GFLOP/s");
+}
+
+// VmHWM: the process's peak resident set so far, in MiB.
+double peak_rss_mib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  }
+  return NAN;
+}
+
+// Peak RSS of a process that does one attention forward and nothing else (compare: a torch process doing the
+// same). The baseline before the inputs exist goes to stderr for context.
+void run_attention_peak_mem(int64_t b, int64_t h, int64_t l, int64_t d) {
+  std::fprintf(stderr, "# attn peak-mem: baseline VmHWM %.1f MiB\n", peak_rss_mib());
+  AttentionData a(b, h, l, d, false);
+  a.forward();
+  emit("attention_fwd_peak_rss_B" + std::to_string(b) + "H" + std::to_string(h) + "L" + std::to_string(l) + "d" +
+           std::to_string(d),
+       peak_rss_mib(), "MiB");
+}
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: attn_bench_tool [--threads N] stream | sgemm N | softmax ROWS L\n"
+               "                       | attention B H L D [--causal] [--backward] | attention-peak-mem B H L D\n");
+  std::exit(2);
+}
+
+int64_t to_int(const std::string& s) {
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || v <= 0) usage();
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool causal = false, backward = false;
+  int threads = 0;
+  std::vector<std::string> pos;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--threads" && i + 1 < args.size()) {
+      threads = int(to_int(args[++i]));
+    } else if (args[i] == "--causal") {
+      causal = true;
+    } else if (args[i] == "--backward") {
+      backward = true;
+    } else {
+      pos.push_back(args[i]);
+    }
+  }
+  if (pos.empty()) usage();
+  try {
+    if (threads > 0) attn::set_num_threads(threads);
+    const std::string& cmd = pos[0];
+    auto arg = [&](std::size_t i) { return to_int(pos[i]); };  // sizes checked below
+    if (cmd == "stream" && pos.size() == 1) {
+      run_stream();
+    } else if (cmd == "sgemm" && pos.size() == 2) {
+      run_sgemm(arg(1));
+    } else if (cmd == "softmax" && pos.size() == 3) {
+      run_softmax(arg(1), arg(2));
+    } else if (cmd == "attention" && pos.size() == 5) {
+      run_attention(arg(1), arg(2), arg(3), arg(4), causal, backward);
+    } else if (cmd == "attention-peak-mem" && pos.size() == 5) {
+      run_attention_peak_mem(arg(1), arg(2), arg(3), arg(4));
+    } else {
+      usage();
+    }
+  } catch (const attn::Error& e) {
+    std::fprintf(stderr, "attn_bench_tool: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

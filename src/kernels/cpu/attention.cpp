@@ -1,0 +1,358 @@
+// Fused scaled dot-product attention (FlashAttention-2 style) on the CPU.
+//
+// Forward, per (batch, head, block of kBlockQ queries):
+//   for each block of kBlockK keys:  S = Q K^T            [rows, keys]   (register-tiled, K pre-transposed)
+//                                    m' = max(m, rowmax S); P = 2^((S - m') c); l = l 2^((m - m') c) + rowsum P
+//                                    O = O 2^((m - m') c) + P V
+//   out = O / l, lse = m scale + ln l        (c = scale log2 e, so exp becomes exp2 with one fma)
+// Backward, per (batch, head, block of kBlockK keys), over the query blocks that see it:
+//   P = exp(scale S - lse), dP = dO V^T, dS = P (dP - rowsum(dO o out))
+//   dV += P^T dO, dK += scale dS^T Q, dQ += scale dS K
+// Only O(len x head_dim) scratch per thread; the len_q x len_k matrix never exists.
+#include "attn/kernels/attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "attn/core/error.h"
+#include "attn/kernels/gemm.h"
+#include "attn/kernels/softmax.h"
+#include "kernels/cpu/simd.h"
+#include "kernels/cpu/small_gemm.h"
+
+namespace attn::kernels {
+namespace {
+
+using cpu::kLanes;
+using cpu::small_gemm;
+using cpu::Vec;
+
+constexpr int64_t kBlockQ = 64;  // query rows per block
+constexpr int64_t kBlockK = 64;  // keys per block; a multiple of kLanes
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Per-thread scratch that keeps its capacity from call to call.
+float* scratch(std::vector<float>& buf, int64_t n) {
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+  return buf.data();
+}
+
+// What one (batch, head) pair sees.
+struct Head {
+  int64_t len_q, len_k, dim, dim_pad;
+  int64_t key_len;  // valid keys: min(key_lengths[b], len_k)
+  bool causal;
+  int64_t offset() const { return len_k - len_q; }
+  // Query i sees keys [0, visible_end(i)).
+  int64_t visible_end(int64_t i) const {
+    int64_t end = key_len;
+    if (causal) end = std::min(end, i + offset() + 1);
+    return std::max<int64_t>(end, 0);
+  }
+};
+
+Head head_of(const AttentionShape& s, const AttentionMask& mask, int64_t b) {
+  int64_t key_len = mask.key_lengths ? std::min<int64_t>(mask.key_lengths[b], s.len_k) : s.len_k;
+  return Head{s.len_q, s.len_k, s.head_dim, round_up(s.head_dim, kLanes), key_len, mask.causal};
+}
+
+// dst[d][j] = src[j][d] for keys j < n_valid, 0 for n_valid <= j < n_cols. dst is [dim, ld].
+void pack_transposed(const float* src, int64_t n_valid, int64_t n_cols, int64_t dim, float* dst, int64_t ld) {
+  for (int64_t d = 0; d < dim; ++d) std::fill(dst + d * ld + n_valid, dst + d * ld + n_cols, 0.0f);
+  constexpr int64_t kTile = 16;  // cache-friendly tiles
+  for (int64_t j0 = 0; j0 < n_valid; j0 += kTile) {
+    int64_t j1 = std::min(j0 + kTile, n_valid);
+    for (int64_t d0 = 0; d0 < dim; d0 += kTile) {
+      int64_t d1 = std::min(d0 + kTile, dim);
+      for (int64_t j = j0; j < j1; ++j)
+        for (int64_t d = d0; d < d1; ++d) dst[d * ld + j] = src[j * dim + d];
+    }
+  }
+}
+
+// Rows of width dim copied into rows of width dim_pad (zero tail), so tiles can load whole vectors.
+// Returns src itself when no padding is needed.
+const float* padded_rows(const float* src, int64_t rows, int64_t dim, int64_t dim_pad, std::vector<float>& buf) {
+  if (dim == dim_pad) return src;
+  float* dst = scratch(buf, rows * dim_pad);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * dim_pad, src + r * dim, sizeof(float) * dim);
+    std::fill(dst + r * dim_pad + dim, dst + (r + 1) * dim_pad, 0.0f);
+  }
+  return dst;
+}
+
+// Sets S[r][j] = -inf (fill) for keys k0 + j at or past the row's visible end.
+void mask_block(const Head& h, int64_t q0, int64_t rows, int64_t k0, int64_t width, float* s, int64_t lds,
+                float fill) {
+  if (k0 + width <= h.visible_end(q0)) return;  // visible_end grows with the row: all of the block is visible
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t first_hidden = std::max<int64_t>(h.visible_end(q0 + r) - k0, 0);
+    for (int64_t j = first_hidden; j < width; ++j) s[r * lds + j] = fill;
+  }
+}
+
+void scale_row(float* x, int64_t n, float a) {
+  Vec va = Vec::set1(a);
+  for (int64_t j = 0; j < n; j += kLanes) (Vec::load(x + j) * va).store(x + j);
+}
+
+struct ForwardScratch {
+  std::vector<float> kt, v_pad, s, o, m, l;
+  int64_t packed_head = -1;
+  const float* v_rows = nullptr;  // V with rows padded to dim_pad (or V itself)
+};
+
+// One block of up to kBlockQ queries of one head: q, k, v, out point at the head's [len, dim] matrices.
+void forward_block(const Head& h, int64_t head_index, const float* q, const float* k, const float* v, float scale,
+                   int64_t q0, float* out, float* lse, ForwardScratch& ws) {
+  const int64_t rows = std::min(kBlockQ, h.len_q - q0), dim = h.dim, dp = h.dim_pad;
+  const int64_t key_end = h.visible_end(q0 + rows - 1);  // the last row sees the most
+  if (key_end == 0) {
+    std::fill(out + q0 * dim, out + (q0 + rows) * dim, 0.0f);
+    std::fill(lse + q0, lse + q0 + rows, kNegInf);
+    return;
+  }
+  const int64_t ldk = round_up(h.key_len, kLanes);
+  if (ws.packed_head != head_index) {  // consecutive blocks of one head share the packed K^T and V
+    pack_transposed(k, h.key_len, ldk, dim, scratch(ws.kt, dim * ldk), ldk);
+    ws.v_rows = padded_rows(v, h.key_len, dim, dp, ws.v_pad);
+    ws.packed_head = head_index;
+  }
+  const float* kt = ws.kt.data();
+  float* s = scratch(ws.s, kBlockQ * kBlockK);
+  float* o = scratch(ws.o, kBlockQ * dp);
+  float* m = scratch(ws.m, kBlockQ);
+  float* l = scratch(ws.l, kBlockQ);
+  std::fill(o, o + rows * dp, 0.0f);
+  std::fill(m, m + rows, kNegInf);
+  std::fill(l, l + rows, 0.0f);
+  const float c = scale * cpu::kLog2e;
+  const float* qb = q + q0 * dim;
+
+  for (int64_t k0 = 0; k0 < key_end; k0 += kBlockK) {
+    const int64_t keys = std::min(kBlockK, key_end - k0), width = round_up(keys, kLanes);
+    // S[rows, width] = Q[rows, dim] K^T[dim, width]
+    small_gemm(int(rows), int(width), int(dim), qb, dim, 1, kt + k0, ldk, s, kBlockK, false);
+    mask_block(h, q0, rows, k0, width, s, kBlockK, kNegInf);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* sr = s + r * kBlockK;
+      Vec vmax = Vec::set1(kNegInf);
+      for (int64_t j = 0; j < width; j += kLanes) vmax = cpu::max(vmax, Vec::load(sr + j));
+      const float m_new = std::max(m[r], vmax.reduce_max());
+      if (m_new == kNegInf) {  // nothing visible yet in this row: P = 0
+        std::fill(sr, sr + width, 0.0f);
+        continue;
+      }
+      const Vec vc = Vec::set1(c), shift = Vec::set1(-m_new * c);
+      Vec sum = Vec::zero();
+      for (int64_t j = 0; j < width; j += kLanes) {
+        Vec p = cpu::exp2(cpu::fma(Vec::load(sr + j), vc, shift));
+        p.store(sr + j);
+        sum = sum + p;
+      }
+      const float alpha = m[r] == kNegInf ? 0.0f : std::exp2((m[r] - m_new) * c);
+      l[r] = l[r] * alpha + sum.reduce_add();
+      if (alpha != 1.0f) scale_row(o + r * dp, dp, alpha);
+      m[r] = m_new;
+    }
+    // O[rows, dp] += P[rows, keys] V[keys, dp]
+    small_gemm(int(rows), int(dp), int(keys), s, kBlockK, 1, ws.v_rows + k0 * dp, dp, o, dp, true);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* dst = out + (q0 + r) * dim;
+    if (l[r] == 0.0f) {  // no visible key
+      std::fill(dst, dst + dim, 0.0f);
+      lse[q0 + r] = kNegInf;
+      continue;
+    }
+    const float inv = 1.0f / l[r];
+    for (int64_t d = 0; d < dim; ++d) dst[d] = o[r * dp + d] * inv;
+    lse[q0 + r] = m[r] * scale + std::log(l[r]);
+  }
+}
+
+struct BackwardScratch {
+  std::vector<float> kt, vt, k_pad, q_pad, do_pad, dq, p, ds, dk, dv;
+};
+
+// All of one head's gradients from the key blocks [kb_begin, kb_end); dq_acc [len_q, dim_pad] accumulates
+// dS K (unscaled). dk and dv rows of those keys are written.
+void backward_keys(const Head& h, const float* q, const float* k, const float* v, const float* dout,
+                   const float* lse, const float* delta, float scale, int64_t kb_begin, int64_t kb_end,
+                   float* dq_acc, float* dk, float* dv, BackwardScratch& ws) {
+  const int64_t dim = h.dim, dp = h.dim_pad, lq = h.len_q;
+  const int64_t ldk = round_up(h.key_len, kLanes);
+  const float c = scale * cpu::kLog2e;
+  float* kt = scratch(ws.kt, dim * ldk);
+  float* vt = scratch(ws.vt, dim * ldk);
+  pack_transposed(k, h.key_len, ldk, dim, kt, ldk);
+  pack_transposed(v, h.key_len, ldk, dim, vt, ldk);
+  const float* k_rows = padded_rows(k, h.key_len, dim, dp, ws.k_pad);
+  const float* q_rows = padded_rows(q, lq, dim, dp, ws.q_pad);
+  const float* do_rows = padded_rows(dout, lq, dim, dp, ws.do_pad);
+  float* p = scratch(ws.p, kBlockQ * kBlockK);
+  float* ds = scratch(ws.ds, kBlockQ * kBlockK);
+  float* dk_acc = scratch(ws.dk, kBlockK * dp);
+  float* dv_acc = scratch(ws.dv, kBlockK * dp);
+
+  for (int64_t kb = kb_begin; kb < kb_end; ++kb) {
+    const int64_t k0 = kb * kBlockK;
+    if (k0 >= h.key_len) {  // padding keys: no query sees them
+      std::fill(dk + k0 * dim, dk + std::min(k0 + kBlockK, h.len_k) * dim, 0.0f);
+      std::fill(dv + k0 * dim, dv + std::min(k0 + kBlockK, h.len_k) * dim, 0.0f);
+      continue;
+    }
+    const int64_t keys = std::min(kBlockK, h.key_len - k0), width = round_up(keys, kLanes);
+    std::fill(dk_acc, dk_acc + keys * dp, 0.0f);
+    std::fill(dv_acc, dv_acc + keys * dp, 0.0f);
+    const int64_t q_first = h.causal ? std::max<int64_t>(k0 - h.offset(), 0) : 0;  // earlier queries see none
+    for (int64_t q0 = q_first; q0 < lq; q0 += kBlockQ) {
+      const int64_t rows = std::min(kBlockQ, lq - q0);
+      // P = exp2(S c - lse log2 e), zero where masked or where the row sees nothing.
+      small_gemm(int(rows), int(width), int(dim), q + q0 * dim, dim, 1, kt + k0, ldk, p, kBlockK, false);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* pr = p + r * kBlockK;
+        const float row_lse = lse[q0 + r];
+        if (row_lse == kNegInf) {
+          std::fill(pr, pr + width, 0.0f);
+          continue;
+        }
+        const Vec vc = Vec::set1(c), shift = Vec::set1(-row_lse * cpu::kLog2e);
+        for (int64_t j = 0; j < width; j += kLanes) cpu::exp2(cpu::fma(Vec::load(pr + j), vc, shift)).store(pr + j);
+      }
+      mask_block(h, q0, rows, k0, width, p, kBlockK, 0.0f);
+      // dP = dO V^T, then dS = P (dP - delta)
+      small_gemm(int(rows), int(width), int(dim), dout + q0 * dim, dim, 1, vt + k0, ldk, ds, kBlockK, false);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* dsr = ds + r * kBlockK;
+        const float* pr = p + r * kBlockK;
+        const Vec d = Vec::set1(delta[q0 + r]);
+        for (int64_t j = 0; j < width; j += kLanes) (Vec::load(pr + j) * (Vec::load(dsr + j) - d)).store(dsr + j);
+      }
+      // dV[keys, dp] += P^T dO ; dK[keys, dp] += dS^T Q ; dQ[rows, dp] += dS K
+      small_gemm(int(keys), int(dp), int(rows), p, 1, kBlockK, do_rows + q0 * dp, dp, dv_acc, dp, true);
+      small_gemm(int(keys), int(dp), int(rows), ds, 1, kBlockK, q_rows + q0 * dp, dp, dk_acc, dp, true);
+      small_gemm(int(rows), int(dp), int(keys), ds, kBlockK, 1, k_rows + k0 * dp, dp, dq_acc + q0 * dp, dp, true);
+    }
+    for (int64_t j = 0; j < keys; ++j) {
+      for (int64_t d = 0; d < dim; ++d) {
+        dk[(k0 + j) * dim + d] = dk_acc[j * dp + d] * scale;
+        dv[(k0 + j) * dim + d] = dv_acc[j * dp + d];
+      }
+    }
+    if (k0 + kBlockK > h.key_len) {  // keys past key_len inside this block
+      std::fill(dk + h.key_len * dim, dk + std::min(k0 + kBlockK, h.len_k) * dim, 0.0f);
+      std::fill(dv + h.key_len * dim, dv + std::min(k0 + kBlockK, h.len_k) * dim, 0.0f);
+    }
+  }
+}
+
+}  // namespace
+
+void check_attention_args(const char* op, const AttentionShape& s, const AttentionMask& mask) {
+  ATTN_CHECK(s.batch > 0 && s.heads > 0 && s.len_q > 0 && s.len_k > 0 && s.head_dim > 0,
+             "{}: every dimension must be positive, got [batch, heads, len_q, len_k, head_dim] = [{}, {}, {}, {}, {}]",
+             op, s.batch, s.heads, s.len_q, s.len_k, s.head_dim);
+  if (mask.key_lengths) {
+    for (int64_t b = 0; b < s.batch; ++b) {
+      ATTN_CHECK(mask.key_lengths[b] >= 0 && mask.key_lengths[b] <= s.len_k,
+                 "{}: key length {} of batch element {} is outside [0, {}] (len_k)", op, mask.key_lengths[b], b,
+                 s.len_k);
+    }
+  }
+}
+
+void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
+                       const AttentionMask& mask, float scale, float* out, float* lse) {
+  check_attention_args("attention_forward", s, mask);
+  ATTN_CHECK(std::isfinite(scale) && scale > 0, "attention_forward: scale must be positive and finite, got {}",
+             scale);
+  const int64_t heads = s.batch * s.heads, q_blocks = (s.len_q + kBlockQ - 1) / kBlockQ;
+  const int64_t qsz = s.len_q * s.head_dim, ksz = s.len_k * s.head_dim;
+#pragma omp parallel
+  {
+    static thread_local ForwardScratch ws;
+    ws.packed_head = -1;  // inputs change between calls
+    // Static contiguous ranges: each thread walks whole heads, packing K and V once per head.
+#pragma omp for schedule(static)
+    for (int64_t task = 0; task < heads * q_blocks; ++task) {
+      const int64_t bh = task / q_blocks, qb = task % q_blocks;
+      const Head h = head_of(s, mask, bh / s.heads);
+      forward_block(h, bh, q + bh * qsz, k + bh * ksz, v + bh * ksz, scale, qb * kBlockQ, out + bh * qsz,
+                    lse + bh * s.len_q, ws);
+    }
+  }
+}
+
+void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* out,
+                        const float* dout, const float* lse, const AttentionMask& mask, float scale, float* dq,
+                        float* dk, float* dv) {
+  check_attention_args("attention_backward", s, mask);
+  ATTN_CHECK(std::isfinite(scale) && scale > 0, "attention_backward: scale must be positive and finite, got {}",
+             scale);
+  const int64_t heads = s.batch * s.heads, dim = s.head_dim, dp = round_up(dim, kLanes);
+  const int64_t qsz = s.len_q * dim, ksz = s.len_k * dim;
+  const int64_t k_blocks = (s.len_k + kBlockK - 1) / kBlockK;
+  // Few heads for many threads: split each head's key blocks, each part with its own dQ, summed at the end.
+  const int64_t threads = omp_get_max_threads();
+  const int64_t parts = heads >= threads ? 1 : std::min(k_blocks, (2 * threads + heads - 1) / heads);
+  std::vector<float> delta(static_cast<size_t>(heads * s.len_q));
+  std::vector<float> dq_parts(static_cast<size_t>(parts * heads * s.len_q * dp));
+
+#pragma omp parallel
+  {
+    // delta[i] = rowsum(dO o out): the softmax backward's per-row term
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < heads * s.len_q; ++i) {
+      double acc = 0;
+      for (int64_t d = 0; d < dim; ++d) acc += double(dout[i * dim + d]) * out[i * dim + d];
+      delta[i] = float(acc);
+    }
+    static thread_local BackwardScratch ws;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < heads * parts; ++task) {
+      const int64_t bh = task / parts, part = task % parts;
+      const Head h = head_of(s, mask, bh / s.heads);
+      const int64_t kb_begin = k_blocks * part / parts, kb_end = k_blocks * (part + 1) / parts;
+      float* dq_acc = dq_parts.data() + (part * heads + bh) * s.len_q * dp;
+      backward_keys(h, q + bh * qsz, k + bh * ksz, v + bh * ksz, dout + bh * qsz, lse + bh * s.len_q,
+                    delta.data() + bh * s.len_q, scale, kb_begin, kb_end, dq_acc, dk + bh * ksz, dv + bh * ksz, ws);
+    }
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < heads * s.len_q; ++row) {
+      for (int64_t d = 0; d < dim; ++d) {
+        float acc = 0;
+        for (int64_t part = 0; part < parts; ++part) acc += dq_parts[(part * heads * s.len_q + row) * dp + d];
+        dq[row * dim + d] = acc * scale;
+      }
+    }
+  }
+}
+
+void attention_with_weights(const AttentionShape& s, const float* q, const float* k, const float* v,
+                            const AttentionMask& mask, float scale, float* out, float* weights) {
+  check_attention_args("attention_with_weights", s, mask);
+  ATTN_CHECK(std::isfinite(scale) && scale > 0, "attention_with_weights: scale must be positive and finite, got {}",
+             scale);
+  const int64_t heads = s.batch * s.heads, dim = s.head_dim, lq = s.len_q, lk = s.len_k;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t bh = 0; bh < heads; ++bh) {
+    const Head h = head_of(s, mask, bh / s.heads);
+    float* w = weights + bh * lq * lk;
+    // W = scale Q K^T, masked, softmax by row (a row that sees nothing is all zeros)
+    gemm(false, true, lq, lk, dim, scale, q + bh * lq * dim, dim, k + bh * lk * dim, dim, 0.0f, w, lk);
+    for (int64_t i = 0; i < lq; ++i) std::fill(w + i * lk + h.visible_end(i), w + (i + 1) * lk, kNegInf);
+    softmax_forward(w, w, lq, lk, 1);
+    gemm(false, false, lq, dim, lk, 1.0f, w, lk, v + bh * lk * dim, dim, 0.0f, out + bh * lq * dim, dim);
+  }
+}
+
+}  // namespace attn::kernels

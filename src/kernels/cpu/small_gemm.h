@@ -1,0 +1,70 @@
+// Register-tiled small matrix products for the fused kernels (attention tiles of ~64 x 64 x head_dim), where a
+// BLAS call would cost more in overhead than the product itself. A is read by broadcasting single elements at
+// any strides (so A^T costs nothing); B rows and C rows are contiguous and their width n is a multiple of kLanes.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cpu/simd.h"
+
+namespace attn::kernels::cpu {
+
+// Micro-tile: up to kTileRows rows of C by up to kTileVecs vectors: 24 of 32 zmm accumulators on AVX-512,
+// 12 of 16 ymm on AVX2, leaving registers for the B row and the broadcast.
+constexpr int kTileRows = 6;
+constexpr int kTileVecs = kLanes == 16 ? 4 : 2;
+
+template <int MR, int NV>
+inline void gemm_tile(int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb, float* c,
+                      int64_t ldc, bool accumulate) {
+  Vec acc[MR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = accumulate ? Vec::load(c + r * ldc + v * kLanes) : Vec::zero();
+  for (int p = 0; p < k; ++p) {
+    Vec bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = Vec::load(b + p * ldb + v * kLanes);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      Vec ar = Vec::set1(a[r * rsa + p * csa]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v].store(c + r * ldc + v * kLanes);
+}
+
+template <int MR>
+inline void gemm_row_block(int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb,
+                           float* c, int64_t ldc, bool accumulate) {
+  int j = 0;
+  for (; j + kTileVecs * kLanes <= n; j += kTileVecs * kLanes) {
+    gemm_tile<MR, kTileVecs>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate);
+  }
+  for (; j < n; j += kLanes) gemm_tile<MR, 1>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate);
+}
+
+// C[m x n] (=|+=) A[m x k] * B[k x n]; A(i, p) = a[i*rsa + p*csa]. n % kLanes == 0.
+inline void small_gemm(int m, int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb,
+                       float* c, int64_t ldc, bool accumulate) {
+  int i = 0;
+  for (; i + kTileRows <= m; i += kTileRows) {
+    gemm_row_block<kTileRows>(n, k, a + i * rsa, rsa, csa, b, ldb, c + i * ldc, ldc, accumulate);
+  }
+  const float* ai = a + i * rsa;
+  float* ci = c + i * ldc;
+  switch (m - i) {
+    case 5: gemm_row_block<5>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
+    case 4: gemm_row_block<4>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
+    case 3: gemm_row_block<3>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
+    case 2: gemm_row_block<2>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
+    case 1: gemm_row_block<1>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
+    default: break;
+  }
+}
+
+}  // namespace attn::kernels::cpu

@@ -1,0 +1,352 @@
+// Softmax / log-softmax on the CPU. Shapes: x, y, dy, dx are [outer, n, inner]; the op runs along n.
+//
+// Last axis (inner == 1), one row at a time, rows split over threads in contiguous blocks:
+//   pass 1  max over the row              reads x from memory (the only DRAM read)
+//   pass 2  e = exp(x - max), sum(e)      x is now in L1/L2 (a row is at most a few tens of KiB)
+//   pass 3  y = e / sum                   e is in L1/L2
+// so each element is read from memory once and written once, and exp runs once per element. When the arrays
+// are far bigger than the cache, pass 2 writes e to a per-thread scratch row and pass 3 writes y with streaming
+// stores: y's lines then never have to be read from memory before being written (8 bytes of traffic per
+// element instead of 12). Other axes (inner > 1) vectorise across inner, kLanes columns at a time.
+#include "attn/kernels/softmax.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <initializer_list>
+#include <limits>
+
+#include "attn/core/error.h"
+#include "kernels/cpu/simd.h"
+
+namespace attn::kernels {
+namespace {
+
+using cpu::kLanes;
+using cpu::Vec;
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+// Below this many elements a parallel region costs more than it saves.
+constexpr int64_t kParallelMin = int64_t{1} << 15;
+// Total bytes (inputs + outputs) above which outputs are written with streaming stores. Half a typical L3 slice:
+// smaller arrays stay in cache for the next op, and there streaming stores would only push them out.
+constexpr int64_t kStreamBytes = int64_t{16} << 20;
+// Longest row (floats) that goes through the per-thread scratch; longer rows are scaled in place in y.
+constexpr int64_t kScratch = 16384;
+
+// Checks sizes and pointers before any parallel region (an exception cannot leave one); returns outer*n*inner.
+int64_t check_args(const char* op, int64_t outer, int64_t n, int64_t inner, std::initializer_list<const void*> ptrs) {
+  ATTN_CHECK(outer >= 0 && n >= 0 && inner >= 0, "{}: negative size in [outer, n, inner] = [{}, {}, {}]", op, outer,
+             n, inner);
+  int64_t total = 0;
+  ATTN_CHECK(!__builtin_mul_overflow(outer, n, &total) && !__builtin_mul_overflow(total, inner, &total),
+             "{}: [outer, n, inner] = [{}, {}, {}] has more elements than int64 can count", op, outer, n, inner);
+  if (total > 0) {
+    for (const void* p : ptrs) {
+      ATTN_CHECK(p != nullptr, "{}: null data pointer for [outer, n, inner] = [{}, {}, {}]", op, outer, n, inner);
+    }
+  }
+  return total;
+}
+
+// Loads cnt (1..kLanes) floats; missing lanes get `fill`. The full case folds away when cnt is kLanes.
+inline Vec load(const float* p, int cnt, float fill = 0.0f) {
+  return cnt == kLanes ? Vec::load(p) : Vec::load_partial(p, cnt, fill);
+}
+inline void store(float* p, Vec v, int cnt) {
+  if (cnt == kLanes) {
+    v.store(p);
+  } else {
+    v.store_partial(p, cnt);
+  }
+}
+
+// out[i] = f(i, cnt) for vectors of cnt lanes at i. Streaming stores need an aligned address, so the row's
+// unaligned head goes through an ordinary masked store.
+template <bool kStream, class F>
+inline void write_row(float* out, int64_t n, F&& f) {
+  int64_t i = 0;
+  if constexpr (kStream) {
+    const int64_t head = std::min<int64_t>(n, cpu::floats_to_alignment(out));
+    if (head > 0) f(0, int(head)).store_partial(out, int(head));
+    i = head;
+    for (; i + kLanes <= n; i += kLanes) cpu::stream(out + i, f(i, kLanes));
+  } else {
+    for (; i + kLanes <= n; i += kLanes) f(i, kLanes).store(out + i);
+  }
+  if (i < n) f(i, int(n - i)).store_partial(out + i, int(n - i));
+}
+
+// Four accumulators: max has a short latency but the loads come two a cycle.
+inline float row_max(const float* x, int64_t n) {
+  Vec m0 = Vec::set1(-kInf), m1 = m0, m2 = m0, m3 = m0;
+  int64_t i = 0;
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes) {
+    m0 = max(m0, Vec::load(x + i));
+    m1 = max(m1, Vec::load(x + i + kLanes));
+    m2 = max(m2, Vec::load(x + i + 2 * kLanes));
+    m3 = max(m3, Vec::load(x + i + 3 * kLanes));
+  }
+  for (; i + kLanes <= n; i += kLanes) m0 = max(m0, Vec::load(x + i));
+  if (i < n) m1 = max(m1, Vec::load_partial(x + i, int(n - i), -kInf));
+  return max(max(m0, m1), max(m2, m3)).reduce_max();
+}
+
+// sum(exp(x - m)); when e is given, also e[i] = exp(x[i] - m).
+template <bool kStore>
+inline float row_sum_exp(const float* x, int64_t n, float m, float* e) {
+  const Vec vm = Vec::set1(m);
+  Vec s0 = Vec::zero(), s1 = Vec::zero();
+  int64_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    Vec a = cpu::exp(Vec::load(x + i) - vm);
+    Vec b = cpu::exp(Vec::load(x + i + kLanes) - vm);
+    if constexpr (kStore) {
+      a.store(e + i);
+      b.store(e + i + kLanes);
+    }
+    s0 = s0 + a;
+    s1 = s1 + b;
+  }
+  for (; i < n; i += kLanes) {
+    const int cnt = int(std::min<int64_t>(kLanes, n - i));
+    Vec a = cpu::exp(load(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
+    if constexpr (kStore) store(e + i, a, cnt);
+    s0 = s0 + a;
+  }
+  return (s0 + s1).reduce_add();
+}
+
+// A row with no value above -inf has max -inf, and x - max would be NaN; shifting by 0 instead gives exp = 0
+// everywhere (sum 0, handled by the callers) while a NaN in the row still makes the sum NaN.
+inline float shift_for(float m) { return m == -kInf ? 0.0f : m; }
+// 1/sum, 0 for an all -inf row (its y is 0, not 0 * inf), NaN stays NaN.
+inline float inv_sum(float s) { return s == 0.0f ? 0.0f : 1.0f / s; }
+// max + log(sum); +inf for an all -inf row so that y = x - c is -inf there (log 0), NaN stays NaN.
+inline float log_norm(float m, float s) { return s == 0.0f ? kInf : m + std::log(s); }
+
+// ---- last axis --------------------------------------------------------------------------------------------------
+
+// x, y: [n]. scratch: kScratch floats when kStream.
+template <bool kStream>
+void softmax_row(const float* x, float* y, int64_t n, float* scratch) {
+  const float m = shift_for(row_max(x, n));
+  float* e = kStream ? scratch : y;
+  const Vec inv = Vec::set1(inv_sum(row_sum_exp<true>(x, n, m, e)));
+  write_row<kStream>(y, n, [&](int64_t i, int cnt) { return load(e + i, cnt) * inv; });
+}
+
+template <bool kStream>
+void log_softmax_row(const float* x, float* y, int64_t n) {
+  const float m = shift_for(row_max(x, n));
+  const Vec c = Vec::set1(log_norm(m, row_sum_exp<false>(x, n, m, nullptr)));
+  write_row<kStream>(y, n, [&](int64_t i, int cnt) { return load(x + i, cnt) - c; });
+}
+
+// Reads y and dy from memory in the dot product; the second pass finds them in cache.
+template <bool kStream>
+void softmax_backward_row(const float* y, const float* dy, float* dx, int64_t n) {
+  Vec s0 = Vec::zero(), s1 = Vec::zero();
+  int64_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    s0 = fma(Vec::load(y + i), Vec::load(dy + i), s0);
+    s1 = fma(Vec::load(y + i + kLanes), Vec::load(dy + i + kLanes), s1);
+  }
+  for (; i < n; i += kLanes) {
+    const int cnt = int(std::min<int64_t>(kLanes, n - i));
+    s0 = fma(load(y + i, cnt), load(dy + i, cnt), s0);
+  }
+  const Vec s = Vec::set1((s0 + s1).reduce_add());
+  // dx may be dy: each vector of dy is read before the same vector of dx is written.
+  write_row<kStream>(dx, n, [&](int64_t i, int cnt) { return load(y + i, cnt) * (load(dy + i, cnt) - s); });
+}
+
+// y < -FLT_MAX is y == -inf: those entries neither give nor get gradient.
+template <bool kStream>
+void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_t n) {
+  const Vec lowest = Vec::set1(-FLT_MAX);
+  Vec s0 = Vec::zero(), s1 = Vec::zero();
+  int64_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    s0 = s0 + zero_where_less(Vec::load(dy + i), Vec::load(y + i), lowest);
+    s1 = s1 + zero_where_less(Vec::load(dy + i + kLanes), Vec::load(y + i + kLanes), lowest);
+  }
+  for (; i < n; i += kLanes) {
+    const int cnt = int(std::min<int64_t>(kLanes, n - i));
+    s0 = s0 + zero_where_less(load(dy + i, cnt), load(y + i, cnt), lowest);
+  }
+  const Vec s = Vec::set1((s0 + s1).reduce_add());
+  write_row<kStream>(dx, n, [&](int64_t i, int cnt) {
+    const Vec yv = load(y + i, cnt);
+    return zero_where_less(fnma(cpu::exp(yv), s, load(dy + i, cnt)), yv, lowest);
+  });
+}
+
+// Runs row(r) for r in [0, rows) over the threads, in contiguous blocks so each thread streams through memory.
+template <class Row>
+void for_rows(int64_t rows, int64_t total, Row&& row) {
+#pragma omp parallel for schedule(static) if (total >= kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) row(r);
+}
+
+bool use_stream(int64_t total, int arrays) { return total * int64_t(sizeof(float)) * arrays > kStreamBytes; }
+
+// ---- other axes: kLanes columns of inner at a time --------------------------------------------------------------
+
+// Per-lane scalar fix-ups, once per column block.
+template <class F>
+inline Vec per_lane(Vec v, F&& f) {
+  alignas(64) float a[kLanes];
+  v.store(a);
+  for (float& t : a) t = f(t);
+  return Vec::load(a);
+}
+
+// Runs block(o, j, cnt) for every outer index o and column block [j, j + cnt) of inner.
+template <class Block>
+void for_column_blocks(int64_t outer, int64_t inner, int64_t total, Block&& block) {
+  const int64_t blocks = (inner + kLanes - 1) / kLanes;
+#pragma omp parallel for schedule(static) if (total >= kParallelMin)
+  for (int64_t t = 0; t < outer * blocks; ++t) {
+    const int64_t o = t / blocks, j = (t % blocks) * kLanes;
+    block(o, j, int(std::min<int64_t>(kLanes, inner - j)));
+  }
+}
+
+// Column max over n rows spaced `inner` apart.
+inline Vec column_max(const float* x, int64_t n, int64_t inner, int cnt) {
+  Vec m = Vec::set1(-kInf);
+  for (int64_t k = 0; k < n; ++k) m = max(m, load(x + k * inner, cnt, -kInf));
+  return per_lane(m, shift_for);
+}
+
+inline Vec column_sum_exp(const float* x, float* e, int64_t n, int64_t inner, int cnt, Vec m) {
+  Vec s = Vec::zero();
+  for (int64_t k = 0; k < n; ++k) {
+    Vec v = cpu::exp(load(x + k * inner, cnt, -kInf) - m);
+    if (e) store(e + k * inner, v, cnt);
+    s = s + v;
+  }
+  return s;
+}
+
+}  // namespace
+
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner) {
+  const int64_t total = check_args("softmax_forward", outer, n, inner, {x, y});
+  if (total == 0) return;
+  if (inner == 1) {
+    if (use_stream(total, 2) && n <= kScratch) {
+#pragma omp parallel if (total >= kParallelMin)
+      {
+        alignas(64) float scratch[kScratch];
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < outer; ++r) softmax_row<true>(x + r * n, y + r * n, n, scratch);
+        cpu::stream_fence();
+      }
+    } else {
+      for_rows(outer, total, [&](int64_t r) { softmax_row<false>(x + r * n, y + r * n, n, nullptr); });
+    }
+    return;
+  }
+  for_column_blocks(outer, inner, total, [&](int64_t o, int64_t j, int cnt) {
+    const float* xb = x + o * n * inner + j;
+    float* yb = y + o * n * inner + j;
+    const Vec m = column_max(xb, n, inner, cnt);
+    const Vec inv = per_lane(column_sum_exp(xb, yb, n, inner, cnt, m), inv_sum);
+    for (int64_t k = 0; k < n; ++k) store(yb + k * inner, load(yb + k * inner, cnt) * inv, cnt);
+  });
+}
+
+void log_softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner) {
+  const int64_t total = check_args("log_softmax_forward", outer, n, inner, {x, y});
+  if (total == 0) return;
+  if (inner == 1) {
+    if (use_stream(total, 2)) {
+#pragma omp parallel if (total >= kParallelMin)
+      {
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < outer; ++r) log_softmax_row<true>(x + r * n, y + r * n, n);
+        cpu::stream_fence();
+      }
+    } else {
+      for_rows(outer, total, [&](int64_t r) { log_softmax_row<false>(x + r * n, y + r * n, n); });
+    }
+    return;
+  }
+  for_column_blocks(outer, inner, total, [&](int64_t o, int64_t j, int cnt) {
+    const float* xb = x + o * n * inner + j;
+    float* yb = y + o * n * inner + j;
+    const Vec m = column_max(xb, n, inner, cnt);
+    const Vec s = column_sum_exp(xb, nullptr, n, inner, cnt, m);
+    alignas(64) float ma[kLanes], sa[kLanes];
+    m.store(ma);
+    s.store(sa);
+    for (int l = 0; l < kLanes; ++l) ma[l] = log_norm(ma[l], sa[l]);
+    const Vec c = Vec::load(ma);
+    for (int64_t k = 0; k < n; ++k) store(yb + k * inner, load(xb + k * inner, cnt) - c, cnt);
+  });
+}
+
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner) {
+  const int64_t total = check_args("softmax_backward", outer, n, inner, {y, dy, dx});
+  if (total == 0) return;
+  if (inner == 1) {
+    if (use_stream(total, 3)) {
+#pragma omp parallel if (total >= kParallelMin)
+      {
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < outer; ++r) softmax_backward_row<true>(y + r * n, dy + r * n, dx + r * n, n);
+        cpu::stream_fence();
+      }
+    } else {
+      for_rows(outer, total,
+               [&](int64_t r) { softmax_backward_row<false>(y + r * n, dy + r * n, dx + r * n, n); });
+    }
+    return;
+  }
+  for_column_blocks(outer, inner, total, [&](int64_t o, int64_t j, int cnt) {
+    const int64_t base = o * n * inner + j;
+    Vec s = Vec::zero();
+    for (int64_t k = 0; k < n; ++k) s = fma(load(y + base + k * inner, cnt), load(dy + base + k * inner, cnt), s);
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t at = base + k * inner;
+      store(dx + at, load(y + at, cnt) * (load(dy + at, cnt) - s), cnt);
+    }
+  });
+}
+
+void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner) {
+  const int64_t total = check_args("log_softmax_backward", outer, n, inner, {y, dy, dx});
+  if (total == 0) return;
+  if (inner == 1) {
+    if (use_stream(total, 3)) {
+#pragma omp parallel if (total >= kParallelMin)
+      {
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < outer; ++r) log_softmax_backward_row<true>(y + r * n, dy + r * n, dx + r * n, n);
+        cpu::stream_fence();
+      }
+    } else {
+      for_rows(outer, total,
+               [&](int64_t r) { log_softmax_backward_row<false>(y + r * n, dy + r * n, dx + r * n, n); });
+    }
+    return;
+  }
+  const Vec lowest = Vec::set1(-FLT_MAX);
+  for_column_blocks(outer, inner, total, [&](int64_t o, int64_t j, int cnt) {
+    const int64_t base = o * n * inner + j;
+    Vec s = Vec::zero();
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t at = base + k * inner;
+      s = s + zero_where_less(load(dy + at, cnt), load(y + at, cnt), lowest);
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t at = base + k * inner;
+      const Vec yv = load(y + at, cnt);
+      store(dx + at, zero_where_less(fnma(cpu::exp(yv), s, load(dy + at, cnt)), yv, lowest), cnt);
+    }
+  });
+}
+
+}  // namespace attn::kernels
