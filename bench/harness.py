@@ -9,7 +9,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH_TOOL = os.path.join(ROOT, "build", "attn_bench_tool")
+# bench/run builds it here; ATTN_BENCH_TOOL points elsewhere (a development build) when running a suite by hand.
+BENCH_TOOL = os.environ.get("ATTN_BENCH_TOOL", os.path.join(ROOT, "build", "attn_bench_tool"))
 TORCH_PYTHON = "/usr/bin/python3"  # Debian's interpreter: the one that sees python3-torch
 # Longest wait for a quiet machine before each measurement (seconds); 0 skips the wait.
 QUIET_MAX_S = float(os.environ.get("ATTN_BENCH_QUIET_MAX_S", "60"))

@@ -32,9 +32,10 @@ using cpu::kLanes;
 using cpu::small_gemm;
 using cpu::Vec;
 
-constexpr int64_t kBlockQ = 64;  // query rows per block
+constexpr int64_t kBlockQ = 72;  // query rows per block: a multiple of the 6-row tile
 constexpr int64_t kBlockK = 64;  // keys per block; a multiple of kLanes
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kRescaleSlack = 8.0f;  // see forward_block
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -146,22 +147,29 @@ void forward_block(const Head& h, int64_t head_index, const float* q, const floa
       float* sr = s + r * kBlockK;
       Vec vmax = Vec::set1(kNegInf);
       for (int64_t j = 0; j < width; j += kLanes) vmax = cpu::max(vmax, Vec::load(sr + j));
-      const float m_new = std::max(m[r], vmax.reduce_max());
-      if (m_new == kNegInf) {  // nothing visible yet in this row: P = 0
+      const float block_max = vmax.reduce_max();
+      if (block_max == kNegInf && m[r] == kNegInf) {  // nothing visible yet in this row: P = 0
         std::fill(sr, sr + width, 0.0f);
         continue;
       }
-      const Vec vc = Vec::set1(c), shift = Vec::set1(-m_new * c);
+      // Lazy rescaling: the running max moves only when a score exceeds it by kRescaleSlack (in log2 units),
+      // so P stays <= 2^kRescaleSlack and O is rarely rescaled; l and O share the stale max, lse stays exact.
+      if (!(block_max * c <= m[r] * c + kRescaleSlack)) {
+        if (l[r] != 0.0f) {
+          const float alpha = std::exp2((m[r] - block_max) * c);
+          l[r] *= alpha;
+          scale_row(o + r * dp, dp, alpha);
+        }
+        m[r] = block_max;
+      }
+      const Vec vc = Vec::set1(c), shift = Vec::set1(-m[r] * c);
       Vec sum = Vec::zero();
       for (int64_t j = 0; j < width; j += kLanes) {
-        Vec p = cpu::exp2(cpu::fma(Vec::load(sr + j), vc, shift));
+        Vec p = cpu::exp2_bounded(cpu::fma(Vec::load(sr + j), vc, shift));
         p.store(sr + j);
         sum = sum + p;
       }
-      const float alpha = m[r] == kNegInf ? 0.0f : std::exp2((m[r] - m_new) * c);
-      l[r] = l[r] * alpha + sum.reduce_add();
-      if (alpha != 1.0f) scale_row(o + r * dp, dp, alpha);
-      m[r] = m_new;
+      l[r] += sum.reduce_add();
     }
     // O[rows, dp] += P[rows, keys] V[keys, dp]
     small_gemm(int(rows), int(dp), int(keys), s, kBlockK, 1, ws.v_rows + k0 * dp, dp, o, dp, true);
@@ -226,7 +234,7 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
           continue;
         }
         const Vec vc = Vec::set1(c), shift = Vec::set1(-row_lse * cpu::kLog2e);
-        for (int64_t j = 0; j < width; j += kLanes) cpu::exp2(cpu::fma(Vec::load(pr + j), vc, shift)).store(pr + j);
+        for (int64_t j = 0; j < width; j += kLanes) cpu::exp2_bounded(cpu::fma(Vec::load(pr + j), vc, shift)).store(pr + j);
       }
       mask_block(h, q0, rows, k0, width, p, kBlockK, 0.0f);
       // dP = dO V^T, then dS = P (dP - delta)

@@ -111,13 +111,12 @@ double row_loss(const float* x, int64_t classes, int32_t target, bool counted, f
   // An all -inf row: shift by 0 so exp gives 0 rather than NaN; its lse is log 0 = -inf.
   const float shift = m == -kInf ? 0.0f : m;
   const float s = row_sum_exp(x, classes, shift);
-  const float l = s == 0.0f ? -kInf : shift + std::log(s);
-  *lse = l;
+  // In double: with logits near 1e4 a float lse has lost the digits that lse - x[t] keeps.
+  const double l = s == 0.0f ? -double(kInf) : double(shift) + std::log(double(s));
+  *lse = float(l);
   if (!counted) return 0.0;
-  double loss = double(l) - double(x[target]);
-  if constexpr (kSmooth) {
-    loss = (1.0 - eps) * loss + eps * (double(l) - double(sum_x) / double(classes));
-  }
+  double loss = l - double(x[target]);
+  if constexpr (kSmooth) loss = (1.0 - eps) * loss + eps * (l - double(sum_x) / double(classes));
   return loss;
 }
 

@@ -109,10 +109,11 @@ inline Vec select_greater(Vec a, Vec b, Vec t, Vec f) {
 #error "attn's CPU kernels need AVX2+FMA or AVX-512 (configure with -DATTN_NATIVE=ON on such a CPU)"
 #endif
 
-// 2^x, relative error < 2e-7 over the float range; 0 for x < -126 (so exp2(-inf) is exactly 0), +inf past 128.
-inline Vec exp2(Vec x) {
+// 2^x for x <= 127 (callers guarantee the bound; the softmax kernels subtract a running max first), relative
+// error < 2e-7; 0 for x < -126, so exp2(-inf) is exactly 0. NaN stays NaN.
+inline Vec exp2_bounded(Vec x) {
   const Vec lo = Vec::set1(-126.0f);
-  Vec xc = min(Vec::set1(128.0f), max(lo, x));  // operand order keeps NaN a NaN
+  Vec xc = max(lo, x);  // operand order keeps NaN a NaN
   Vec n = round_nearest(xc);
   Vec r = xc - n;  // r in [-0.5, 0.5]
   // Degree-6 Taylor polynomial of 2^r = e^(r ln 2); truncation error < 1.3e-7 on [-0.5, 0.5].
@@ -123,10 +124,15 @@ inline Vec exp2(Vec x) {
   p = fma(p, r, Vec::set1(2.4022650695910071e-1f));
   p = fma(p, r, Vec::set1(6.9314718055994531e-1f));
   p = fma(p, r, Vec::set1(1.0f));
-  // n = 128 overflows pow2i; split it as 2^(n-1) * 2.
-  Vec big = select_greater(n, Vec::set1(127.0f), Vec::set1(2.0f), Vec::set1(1.0f));
-  Vec scale = pow2i(n - (big - Vec::set1(1.0f)));
-  return zero_where_less(p * scale * big, x, lo);
+  return zero_where_less(p * pow2i(n), x, lo);
+}
+
+// 2^x over the whole float range: +inf past 128.
+inline Vec exp2(Vec x) {
+  // 2^x = 2^(x/2)^2 would lose accuracy; instead split off one factor of 2 where x > 127.
+  Vec big = select_greater(x, Vec::set1(127.0f), Vec::set1(2.0f), Vec::set1(1.0f));
+  Vec xc = min(Vec::set1(128.0f), x) - (big - Vec::set1(1.0f));
+  return exp2_bounded(xc) * big;
 }
 
 constexpr float kLog2e = 1.4426950408889634f;

@@ -122,8 +122,9 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e) {
 inline float shift_for(float m) { return m == -kInf ? 0.0f : m; }
 // 1/sum, 0 for an all -inf row (its y is 0, not 0 * inf), NaN stays NaN.
 inline float inv_sum(float s) { return s == 0.0f ? 0.0f : 1.0f / s; }
-// max + log(sum); +inf for an all -inf row so that y = x - c is -inf there (log 0), NaN stays NaN.
-inline float log_norm(float m, float s) { return s == 0.0f ? kInf : m + std::log(s); }
+// log(sum); +inf for an all -inf row so that y = (x - max) - log(sum) is -inf there (log 0), NaN stays NaN.
+// (x - max) is exact for nearby values; folding max into the log first would lose digits at |x| ~ 1e4.
+inline float log_sum(float s) { return s == 0.0f ? kInf : std::log(s); }
 
 // ---- last axis --------------------------------------------------------------------------------------------------
 
@@ -139,8 +140,8 @@ void softmax_row(const float* x, float* y, int64_t n, float* scratch) {
 template <bool kStream>
 void log_softmax_row(const float* x, float* y, int64_t n) {
   const float m = shift_for(row_max(x, n));
-  const Vec c = Vec::set1(log_norm(m, row_sum_exp<false>(x, n, m, nullptr)));
-  write_row<kStream>(y, n, [&](int64_t i, int cnt) { return load(x + i, cnt) - c; });
+  const Vec vm = Vec::set1(m), ls = Vec::set1(log_sum(row_sum_exp<false>(x, n, m, nullptr)));
+  write_row<kStream>(y, n, [&](int64_t i, int cnt) { return (load(x + i, cnt) - vm) - ls; });
 }
 
 // Reads y and dy from memory in the dot product; the second pass finds them in cache.
@@ -278,13 +279,8 @@ void log_softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int
     const float* xb = x + o * n * inner + j;
     float* yb = y + o * n * inner + j;
     const Vec m = column_max(xb, n, inner, cnt);
-    const Vec s = column_sum_exp(xb, nullptr, n, inner, cnt, m);
-    alignas(64) float ma[kLanes], sa[kLanes];
-    m.store(ma);
-    s.store(sa);
-    for (int l = 0; l < kLanes; ++l) ma[l] = log_norm(ma[l], sa[l]);
-    const Vec c = Vec::load(ma);
-    for (int64_t k = 0; k < n; ++k) store(yb + k * inner, load(xb + k * inner, cnt) - c, cnt);
+    const Vec ls = per_lane(column_sum_exp(xb, nullptr, n, inner, cnt, m), log_sum);
+    for (int64_t k = 0; k < n; ++k) store(yb + k * inner, (load(xb + k * inner, cnt) - m) - ls, cnt);
   });
 }
 

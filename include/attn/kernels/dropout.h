@@ -1,0 +1,16 @@
+// Inverted dropout: kept elements are scaled by 1 / (1 - p) so the expectation is unchanged and inference needs
+// no rescaling. Element i is kept when uniform_at(seed, offset + i) >= p (core/rng.h), so the mask depends only on
+// (seed, offset) and never on the thread count; a caller advances offset by n per call to get fresh masks.
+#pragma once
+#include <cstdint>
+
+namespace attn::kernels {
+
+// y [n] = x * mask / (1 - p); mask [n] gets 1 for kept elements and 0 for dropped ones (may be null when no
+// backward follows). p must be in [0, 1); p = 0 copies x and keeps everything. y may alias x.
+void dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t offset, float* y, uint8_t* mask);
+
+// dx [n] = dy * mask / (1 - p), with the forward's mask and p. dx may alias dy.
+void dropout_backward(int64_t n, const float* dy, const uint8_t* mask, float p, float* dx);
+
+}  // namespace attn::kernels
