@@ -43,6 +43,8 @@ class Tensor {
   int64_t numel() const;
   bool is_contiguous() const;
   bool same_storage(const Tensor& other) const { return storage_ == other.storage_; }
+  // True when no other Tensor shares this storage (so it may be taken over instead of copied).
+  bool unique_storage() const { return storage_.use_count() == 1; }
 
   float* data() { return storage_->data() + offset_; }
   const float* data() const { return storage_->data() + offset_; }

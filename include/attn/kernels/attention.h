@@ -33,7 +33,7 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                         const float* dout, const float* lse, const AttentionMask& mask, float scale, float* dq,
                         float* dk, float* dv);
 
-// Materialises the weights [B,H,Lq,Lk] (masked entries are 0) and out [B,H,Lq,D].
+// Materialises the weights [B,H,Lq,Lk] (masked entries are 0) and out [B,H,Lq,D] (skipped when out is null).
 void attention_with_weights(const AttentionShape& s, const float* q, const float* k, const float* v,
                             const AttentionMask& mask, float scale, float* out, float* weights);
 

@@ -14,7 +14,6 @@ namespace {
 using cpu::Vec;
 
 constexpr float kClamp = 40.0f;
-constexpr float kSqrtHalf = 0.70710678118654752f;        // 1 / sqrt(2)
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;      // 1 / sqrt(2 pi)
 constexpr float kSqrt2OverPi = 0.79788456080286536f;     // sqrt(2 / pi)
 constexpr float kGeluCubic = 0.044715f;
@@ -27,9 +26,6 @@ void check(const char* op, int64_t n, std::initializer_list<const void*> ptrs) {
 // The operand order keeps NaN a NaN (max/min return their second operand when either is NaN).
 inline Vec clamp_low(Vec x) { return cpu::max(Vec::set1(-kClamp), x); }
 inline Vec clamp(Vec x) { return cpu::min(Vec::set1(kClamp), clamp_low(x)); }
-
-// Phi(x) = erfc(-x / sqrt 2) / 2: the erfc form keeps full relative precision in the left tail.
-inline Vec normal_cdf(Vec x) { return Vec::set1(0.5f) * cpu::erfc(x * Vec::set1(-kSqrtHalf)); }
 
 // sigmoid(2u) = (1 + tanh u) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3); again no cancellation for x < 0.
 inline Vec gelu_tanh_gate(Vec xc) {
@@ -74,7 +70,7 @@ void gelu_forward(int64_t n, const float* x, float* y, GeluApprox approx) {
   if (approx == GeluApprox::kTanh) {
     cpu::map(n, x, y, [](Vec v) { return clamp_low(v) * gelu_tanh_gate(clamp(v)); });
   } else {
-    cpu::map(n, x, y, [](Vec v) { return clamp_low(v) * normal_cdf(v); });
+    cpu::map(n, x, y, [](Vec v) { return clamp_low(v) * cpu::normal_cdf(v); });
   }
 }
 
@@ -92,7 +88,7 @@ void gelu_backward(int64_t n, const float* x, const float* dy, float* dx, GeluAp
     cpu::map2(n, x, dy, dx, [](Vec v, Vec g) {
       const Vec xc = clamp(v);
       const Vec pdf = Vec::set1(kInvSqrt2Pi) * cpu::exp(Vec::set1(-0.5f) * xc * xc);
-      return g * cpu::fma(xc, pdf, normal_cdf(v));
+      return g * cpu::fma(xc, pdf, cpu::normal_cdf(v));
     });
   }
 }

@@ -359,7 +359,7 @@ void attention_with_weights(const AttentionShape& s, const float* q, const float
     gemm(false, true, lq, lk, dim, scale, q + bh * lq * dim, dim, k + bh * lk * dim, dim, 0.0f, w, lk);
     for (int64_t i = 0; i < lq; ++i) std::fill(w + i * lk + h.visible_end(i), w + (i + 1) * lk, kNegInf);
     softmax_forward(w, w, lq, lk, 1);
-    gemm(false, false, lq, dim, lk, 1.0f, w, lk, v + bh * lk * dim, dim, 0.0f, out + bh * lq * dim, dim);
+    if (out) gemm(false, false, lq, dim, lk, 1.0f, w, lk, v + bh * lk * dim, dim, 0.0f, out + bh * lq * dim, dim);
   }
 }
 

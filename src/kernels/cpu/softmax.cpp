@@ -92,15 +92,48 @@ inline float row_max(const float* x, int64_t n) {
   return max(max(m0, m1), max(m2, m3)).reduce_max();
 }
 
-// sum(exp(x - m)); when e is given, also e[i] = exp(x[i] - m).
+// e^d for d <= 0 (d = x - max), NaN stays NaN, exp(-inf) = 0: cpu::exp without the overflow handling that
+// softmax never needs, which is a quarter of its work. Below 2^-126.5 it flushes to 0: (n + 127) << 23 is then the
+// bit pattern of +0.0. Valid up to d < 88 so that rounding just above 0 is harmless.
+inline Vec exp_nonpos(Vec d) {
+  const Vec t = max(Vec::set1(-127.0f), d * Vec::set1(cpu::kLog2e));  // operand order keeps NaN a NaN
+  const Vec n = round_nearest(t);
+  const Vec r = t - n;  // [-0.5, 0.5]
+  Vec p = Vec::set1(1.5403530393381606e-4f);  // the Taylor series of 2^r, as in cpu::exp2
+  p = fma(p, r, Vec::set1(1.3333558146428443e-3f));
+  p = fma(p, r, Vec::set1(9.6181291076284772e-3f));
+  p = fma(p, r, Vec::set1(5.5504108664821580e-2f));
+  p = fma(p, r, Vec::set1(2.4022650695910071e-1f));
+  p = fma(p, r, Vec::set1(6.9314718055994531e-1f));
+  p = fma(p, r, Vec::set1(1.0f));
+  return p * cpu::pow2i(n);
+}
+
+// Prefetching: a thread's rows are one contiguous stream, and the passes that compute (exp) find their row in
+// cache, so the memory would sit idle while they run. They touch, line by line, the data kPrefetchAhead floats
+// ahead (at least a row), so the next rows' first pass reads from cache and memory stays busy.
+constexpr int64_t kLineFloats = 16;
+constexpr int64_t kPrefetchAhead = 2048;
+inline int64_t prefetch_distance(int64_t n) { return std::max(n, kPrefetchAhead); }
+inline void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+// Lines of p[0, 2*kLanes): one loop step's worth.
+inline void prefetch_step(const float* p) {
+  for (int l = 0; l < 2 * kLanes; l += kLineFloats) prefetch(p + l);
+}
+inline void prefetch_rest(const float* p, int64_t from, int64_t n) {
+  for (int64_t i = from; i < n; i += kLineFloats) prefetch(p + i);
+}
+
+// sum(exp(x - m)); when e is given, also e[i] = exp(x[i] - m). Prefetches pf[0, n).
 template <bool kStore>
-inline float row_sum_exp(const float* x, int64_t n, float m, float* e) {
+inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const float* pf) {
   const Vec vm = Vec::set1(m);
   Vec s0 = Vec::zero(), s1 = Vec::zero();
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
-    Vec a = cpu::exp(Vec::load(x + i) - vm);
-    Vec b = cpu::exp(Vec::load(x + i + kLanes) - vm);
+    prefetch_step(pf + i);
+    Vec a = exp_nonpos(Vec::load(x + i) - vm);
+    Vec b = exp_nonpos(Vec::load(x + i + kLanes) - vm);
     if constexpr (kStore) {
       a.store(e + i);
       b.store(e + i + kLanes);
@@ -108,9 +141,10 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e) {
     s0 = s0 + a;
     s1 = s1 + b;
   }
+  prefetch_rest(pf, i, n);
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    Vec a = cpu::exp(load(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
+    Vec a = exp_nonpos(load(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
     if constexpr (kStore) store(e + i, a, cnt);
     s0 = s0 + a;
   }
@@ -133,14 +167,14 @@ template <bool kStream>
 void softmax_row(const float* x, float* y, int64_t n, float* scratch) {
   const float m = shift_for(row_max(x, n));
   float* e = kStream ? scratch : y;
-  const Vec inv = Vec::set1(inv_sum(row_sum_exp<true>(x, n, m, e)));
+  const Vec inv = Vec::set1(inv_sum(row_sum_exp<true>(x, n, m, e, x + prefetch_distance(n))));
   write_row<kStream>(y, n, [&](int64_t i, int cnt) { return load(e + i, cnt) * inv; });
 }
 
 template <bool kStream>
 void log_softmax_row(const float* x, float* y, int64_t n) {
   const float m = shift_for(row_max(x, n));
-  const Vec vm = Vec::set1(m), ls = Vec::set1(log_sum(row_sum_exp<false>(x, n, m, nullptr)));
+  const Vec vm = Vec::set1(m), ls = Vec::set1(log_sum(row_sum_exp<false>(x, n, m, nullptr, x + prefetch_distance(n))));
   write_row<kStream>(y, n, [&](int64_t i, int cnt) { return (load(x + i, cnt) - vm) - ls; });
 }
 
@@ -224,7 +258,7 @@ inline Vec column_max(const float* x, int64_t n, int64_t inner, int cnt) {
 inline Vec column_sum_exp(const float* x, float* e, int64_t n, int64_t inner, int cnt, Vec m) {
   Vec s = Vec::zero();
   for (int64_t k = 0; k < n; ++k) {
-    Vec v = cpu::exp(load(x + k * inner, cnt, -kInf) - m);
+    Vec v = exp_nonpos(load(x + k * inner, cnt, -kInf) - m);
     if (e) store(e + k * inner, v, cnt);
     s = s + v;
   }

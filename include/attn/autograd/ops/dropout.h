@@ -1,0 +1,12 @@
+// Inverted dropout: in training, zeroes each element with probability p and scales the rest by 1/(1-p); the
+// mask comes from (seed, offset), so it is the same whatever the thread count.
+#pragma once
+#include "attn/autograd/var.h"
+#include "attn/core/rng.h"
+
+namespace attn::autograd {
+
+// Identity when !training or p == 0. Draws x.numel() numbers from rng (its counter advances).
+Var dropout(const Var& x, float p, Rng& rng, bool training = true);
+
+}  // namespace attn::autograd

@@ -1,0 +1,26 @@
+#include "attn/autograd/ops/dropout.h"
+
+#include <memory>
+#include <vector>
+
+#include "attn/kernels/dropout.h"
+
+namespace attn::autograd {
+
+Var dropout(const Var& x, float p, Rng& rng, bool training) {
+  if (!training || p == 0.0f) return x;
+  check_nonempty("dropout", {x});
+  Tensor xv = x.value().contiguous();
+  const int64_t n = xv.numel();
+  Tensor y = Tensor::empty(xv.shape());
+  auto mask = std::make_shared<std::vector<uint8_t>>(size_t(n));
+  kernels::dropout_forward(n, xv.data(), p, rng.seed(), rng.counter(), y.data(), mask->data());
+  rng.set_counter(rng.counter() + uint64_t(n));
+  return make_result("dropout", std::move(y), {x}, [mask, p, n](Node& node) {
+    Tensor dx = Tensor::empty(node.grad.shape());
+    kernels::dropout_backward(n, node.grad.data(), mask->data(), p, dx.data());
+    accumulate_grad(*node.inputs[0], std::move(dx));
+  });
+}
+
+}  // namespace attn::autograd

@@ -1,0 +1,142 @@
+// Every autograd op's backward against finite differences (the kernels' own tests check them in double).
+#include <gtest/gtest.h>
+
+#include "attn/autograd/ops/activation.h"
+#include "attn/autograd/ops/arithmetic.h"
+#include "attn/autograd/ops/attention.h"
+#include "attn/autograd/ops/dropout.h"
+#include "attn/autograd/ops/embedding.h"
+#include "attn/autograd/ops/layer_norm.h"
+#include "attn/autograd/ops/loss.h"
+#include "attn/autograd/ops/matmul.h"
+#include "attn/autograd/ops/reduce.h"
+#include "attn/autograd/ops/shape.h"
+#include "attn/autograd/ops/softmax.h"
+#include "attn/core/error.h"
+#include "autograd/gradcheck.h"
+
+namespace attn::autograd {
+namespace {
+
+using testing::gradcheck;
+using V = std::vector<Var>;
+
+TEST(AutogradOps, BroadcastingArithmetic) {
+  EXPECT_TRUE(gradcheck([](const V& x) { return x[0] + x[1]; }, {{3, 5}, {5}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return x[0] - x[1]; }, {{3, 1}, {1, 4}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return x[0] * x[1]; }, {{2, 3, 17}, {3, 1}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return x[0] / add_scalar(x[1], 3.0f); }, {{4, 7}, {4, 7}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return scale(x[0], -2.5f); }, {{17}}));
+}
+
+TEST(AutogradOps, MatmulLinear) {
+  EXPECT_TRUE(gradcheck([](const V& x) { return matmul(x[0], x[1]); }, {{3, 5}, {5, 4}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return matmul(x[0], x[1]); }, {{2, 3, 5}, {5, 1}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return matmul(x[0], x[1]); }, {{3, 2, 5}, {3, 5, 4}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return linear(x[0], x[1], x[2]); }, {{2, 3, 7}, {5, 7}, {5}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return linear(x[0], x[1]); }, {{1, 17}, {3, 17}}));
+}
+
+TEST(AutogradOps, Reductions) {
+  EXPECT_TRUE(gradcheck([](const V& x) { return sum(x[0]); }, {{3, 4}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return mean(x[0]); }, {{17}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return sum(x[0], 1); }, {{2, 3, 4}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return mean(x[0], -1); }, {{5, 3}}));
+}
+
+TEST(AutogradOps, Activations) {
+  EXPECT_TRUE(gradcheck([](const V& x) { return tanh(x[0]); }, {{4, 9}}, 1e-2, 2e-2, 2e-3, -3.0f, 3.0f));
+  EXPECT_TRUE(gradcheck([](const V& x) { return sigmoid(x[0]); }, {{4, 9}}, 1e-2, 2e-2, 2e-3, -3.0f, 3.0f));
+  EXPECT_TRUE(gradcheck([](const V& x) { return relu(x[0]); }, {{4, 9}}, 1e-3, 2e-2, 2e-3, 0.1f, 1.0f));
+  EXPECT_TRUE(gradcheck([](const V& x) { return relu(x[0]); }, {{4, 9}}, 1e-3, 2e-2, 2e-3, -1.0f, -0.1f));
+  EXPECT_TRUE(gradcheck([](const V& x) { return gelu(x[0]); }, {{4, 9}}, 1e-2, 2e-2, 2e-3, -3.0f, 3.0f));
+  EXPECT_TRUE(gradcheck([](const V& x) { return gelu(x[0], kernels::GeluApprox::kTanh); }, {{3, 5}}));
+}
+
+TEST(AutogradOps, SoftmaxOverAnyAxis) {
+  for (int64_t axis : {0, 1, -1}) {
+    EXPECT_TRUE(gradcheck([axis](const V& x) { return softmax(x[0], axis); }, {{3, 4, 5}})) << axis;
+    EXPECT_TRUE(gradcheck([axis](const V& x) { return log_softmax(x[0], axis); }, {{3, 4, 5}})) << axis;
+  }
+}
+
+TEST(AutogradOps, CrossEntropyWithIgnoreIndexAndSmoothing) {
+  std::vector<int32_t> targets{2, -100, 0, 4, 1};
+  for (float eps : {0.0f, 0.1f}) {
+    kernels::CrossEntropyOptions o;
+    o.label_smoothing = eps;
+    EXPECT_TRUE(gradcheck([&](const V& x) { return cross_entropy(x[0], targets, o); }, {{5, 6}})) << eps;
+  }
+}
+
+TEST(AutogradOps, LayerNorm) {
+  EXPECT_TRUE(gradcheck([](const V& x) { return layer_norm(x[0], x[1], x[2]); }, {{3, 2, 9}, {9}, {9}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return layer_norm(x[0], Var(), Var()); }, {{4, 17}}));
+}
+
+TEST(AutogradOps, EmbeddingScatterAddsRepeatedIds) {
+  std::vector<int32_t> ids{1, 3, 1, 0, 3, 3};
+  EXPECT_TRUE(gradcheck([&](const V& x) { return embedding(x[0], ids, {2, 3}); }, {{5, 4}}));
+  Var table(Tensor::from_vector({3, 2}, {1, 2, 3, 4, 5, 6}), true);
+  std::vector<int32_t> with_pad{0, 2, 0};
+  Var out = embedding(table, with_pad, {3}, /*padding_idx=*/0);
+  out.backward(Tensor::full(out.shape(), 1.0f));
+  EXPECT_EQ(table.grad().to_vector(), (std::vector<float>{0, 0, 0, 0, 1, 1}));
+}
+
+TEST(AutogradOps, DropoutUsesOneMaskForwardAndBackward) {
+  // Each evaluation draws from a fresh generator with the same seed, so every call sees the same mask.
+  EXPECT_TRUE(gradcheck([](const V& x) {
+    Rng rng(7);
+    return dropout(x[0], 0.3f, rng);
+  }, {{6, 11}}));
+}
+
+TEST(AutogradOps, ViewsAndAttention) {
+  EXPECT_TRUE(gradcheck([](const V& x) { return contiguous(transpose(x[0], 0, 2)); }, {{2, 3, 4}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return reshape(permute(x[0], {1, 2, 0}), {4, -1}); }, {{2, 3, 4}}));
+  std::vector<int32_t> lengths{5, 2};
+  for (bool causal : {false, true}) {
+    AttentionOptions o{lengths, causal, 0.0f};
+    EXPECT_TRUE(gradcheck([&](const V& x) { return scaled_dot_product_attention(x[0], x[1], x[2], o); },
+                          {{2, 2, 5, 3}, {2, 2, 5, 3}, {2, 2, 5, 3}}))
+        << causal;
+  }
+}
+
+TEST(AutogradOps, SmallNetworkEndToEnd) {
+  // embedding -> linear -> tanh -> self-attention -> mean over time -> linear -> cross-entropy
+  std::vector<int32_t> ids{1, 4, 2, 0, 3, 3};
+  std::vector<int32_t> targets{1, 0};
+  EXPECT_TRUE(gradcheck(
+      [&](const V& p) {
+        Var e = embedding(p[0], ids, {2, 3});               // [2, 3, 4]
+        Var hdn = tanh(linear(e, p[1], p[2]));              // [2, 3, 4]
+        Var q = reshape(hdn, {2, 1, 3, 4});                 // one head
+        Var a = scaled_dot_product_attention(q, q, q, {});  // [2, 1, 3, 4]
+        Var pooled = mean(reshape(a, {2, 3, 4}), 1);        // [2, 4]
+        return cross_entropy(linear(pooled, p[3], p[4]), targets);
+      },
+      {{5, 4}, {4, 4}, {4}, {3, 4}, {3}}));
+}
+
+TEST(AutogradOps, ShapeErrorsNameTheOpAndShapes) {
+  Var a(Tensor::zeros({2, 3})), b(Tensor::zeros({4, 5}));
+  try {
+    matmul(a, b);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("matmul: cannot multiply [2, 3] by [4, 5]"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(add(a, b), Error);
+  EXPECT_THROW(linear(a, b), Error);
+  EXPECT_THROW(softmax(a, 2), Error);
+  EXPECT_THROW(sum(Var(Tensor::zeros({0, 3}))), Error);
+  std::vector<int32_t> t{0};
+  EXPECT_THROW(cross_entropy(a, t), Error);
+  Var q(Tensor::zeros({1, 1, 2, 4})), k(Tensor::zeros({1, 1, 3, 5}));
+  EXPECT_THROW(scaled_dot_product_attention(q, k, k), Error);
+}
+
+}  // namespace
+}  // namespace attn::autograd
