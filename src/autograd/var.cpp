@@ -100,7 +100,7 @@ void Var::backward() {
 void Var::backward(const Tensor& grad_output) {
   ATTN_CHECK(node_ && node_->requires_grad, "backward: this value does not require a gradient (op '{}')",
              node_ ? node_->op : "none");
-  ATTN_CHECK(node_->backward || node_->inputs.empty() && std::string_view(node_->op) == "leaf",
+  ATTN_CHECK(node_->backward || (node_->inputs.empty() && std::string_view(node_->op) == "leaf"),
              "backward: the graph behind this '{}' value was freed by an earlier backward()", node_->op);
   std::vector<Node*> order = topological_order(node_.get());
   accumulate_grad(*node_, grad_output);

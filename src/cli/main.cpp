@@ -1,17 +1,51 @@
-// attn command-line entry point.
+// attn: the command-line tool. Parses flags (CLI11) into task options, runs them, and turns errors into one
+// clear line and an exit code: 0 success, 1 runtime error, 2 usage error.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <exception>
-#include <string>
 
 #include "attn/core/error.h"
+#include "attn/core/threads.h"
+#include "attn/kernels/gemm.h"
+#include "cli/demo.h"
 
 int main(int argc, char** argv) {
+  CLI::App app{"attn: attention-based neural networks in fast C++"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "attn 0.1.0");
+  int threads = 0;
+  app.add_option("--threads", threads, "Threads for kernels and the BLAS (default: all cores)");
+
+  attn::cli::DemoOptions demo;
+  auto* demo_cmd = app.add_subcommand("demo", "Train a tiny attention-pooling classifier on built-in data and "
+                                              "print what it attends to");
+  demo_cmd->add_option("--steps", demo.steps, "Training steps")->check(CLI::PositiveNumber);
+  demo_cmd->add_option("--lr", demo.learning_rate, "SGD learning rate")->check(CLI::PositiveNumber);
+  demo_cmd->add_option("--seed", demo.seed, "Random seed");
+  demo_cmd->add_flag("!--no-color", demo.color, "Plain output even on a terminal");
+
+  auto* info_cmd = app.add_subcommand("info", "Print the build's CPU kernels and BLAS");
+
   try {
-    std::string cmd = argc > 1 ? argv[1] : "";
-    std::fprintf(stderr, "usage: attn demo\n");
-    return cmd.empty() ? 2 : 0;
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    if (threads > 0) attn::set_num_threads(threads);
+    if (*demo_cmd) return attn::cli::run_demo(demo);
+    if (*info_cmd) {
+      fmt::print("attn 0.1.0\nthreads: {}\nBLAS: {}\n", attn::num_threads(), attn::kernels::blas_description());
+      return 0;
+    }
   } catch (const attn::Error& e) {
     std::fprintf(stderr, "attn: error: %s\n", e.what());
     return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "attn: error: %s\n", e.what());
+    return 1;
   }
+  return 0;
 }

@@ -12,6 +12,7 @@
 #include "attn/autograd/ops/reduce.h"
 #include "attn/autograd/ops/shape.h"
 #include "attn/autograd/ops/softmax.h"
+#include "attn/core/debug.h"
 #include "attn/core/error.h"
 #include "autograd/gradcheck.h"
 
@@ -136,6 +137,27 @@ TEST(AutogradOps, ShapeErrorsNameTheOpAndShapes) {
   EXPECT_THROW(cross_entropy(a, t), Error);
   Var q(Tensor::zeros({1, 1, 2, 4})), k(Tensor::zeros({1, 1, 3, 5}));
   EXPECT_THROW(scaled_dot_product_attention(q, k, k), Error);
+}
+
+}  // namespace
+}  // namespace attn::autograd
+
+namespace attn::autograd {
+namespace {
+
+TEST(AutogradOps, DebugChecksNameTheOpThatProducedANaN) {
+  set_debug_checks(true);
+  Var x(Tensor::from_vector({2, 2}, {1.0f, std::nanf(""), 0.0f, 2.0f}), true);
+  try {
+    tanh(x);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tanh: output of shape [2, 2]"), std::string::npos) << e.what();
+  }
+  Var fine(Tensor::from_vector({2}, {1.0f, 2.0f}), true);
+  EXPECT_NO_THROW(sum(tanh(fine)).backward());
+  set_debug_checks(false);
+  EXPECT_NO_THROW(tanh(x));  // off: NaN flows through silently, as in any framework
 }
 
 }  // namespace

@@ -53,19 +53,23 @@ void layer_norm_forward(int64_t rows, int64_t n, const float* x, const float* ga
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * n;
       float* yr = y + r * n;
+      // Sums run over x - x[0]: a row far from 0 (all values near 1000, say) would otherwise lose its digits in
+      // the float sum, and x - x[0] is exact for values within a factor of 2 of each other.
+      const Vec x0 = Vec::set1(xr[0]);
       Vec acc = Vec::zero();
-      for_each_vec(n, [&](int64_t i, int cnt) { acc = acc + load(xr + i, cnt); });
-      const float mu = acc.reduce_add() / static_cast<float>(n);
-      const Vec vmu = Vec::set1(mu);
+      for_each_vec(n, [&](int64_t i, int cnt) { acc = acc + (load(xr + i, cnt, xr[0]) - x0); });
+      const float shift = acc.reduce_add() / static_cast<float>(n);  // mean - x[0]
+      const Vec vshift = Vec::set1(shift);
       acc = Vec::zero();
       for_each_vec(n, [&](int64_t i, int cnt) {
-        const Vec d = load(xr + i, cnt, mu) - vmu;  // missing lanes read mu: they add 0
+        const Vec d = (load(xr + i, cnt, xr[0] + shift) - x0) - vshift;  // missing lanes add ~0
         acc = cpu::fma(d, d, acc);
       });
-      const float rs = 1.0f / std::sqrt(acc.reduce_add() / static_cast<float>(n) + eps);
+      const float var = acc.reduce_add() / static_cast<float>(n);
+      const float mu = xr[0] + shift, rs = 1.0f / std::sqrt(var + eps);
       const Vec vrs = Vec::set1(rs);
       for_each_vec(n, [&](int64_t i, int cnt) {
-        const Vec xhat = (load(xr + i, cnt) - vmu) * vrs;
+        const Vec xhat = ((load(xr + i, cnt) - x0) - vshift) * vrs;
         const Vec g = gamma ? load(gamma + i, cnt) : one;
         const Vec b = beta ? load(beta + i, cnt) : Vec::zero();
         store(yr + i, cpu::fma(xhat, g, b), cnt);

@@ -1,8 +1,8 @@
 // Reductions over the middle axis of [outer, n, inner].
 //   inner == 1: one contiguous row per output, summed with four vector accumulators.
 //   inner > 1:  kLanes..4*kLanes adjacent columns at a time, walking down the n rows (stride inner).
-// Float accumulators run over at most kBlock values before being added into double totals, which bounds the
-// rounding error without the cost of double arithmetic in the inner loop.
+// Float accumulators run over a bounded number of values before being added into double totals, which bounds
+// the rounding error without the cost of double arithmetic in the inner loop.
 #include "attn/kernels/reduce.h"
 
 #include <algorithm>
@@ -20,7 +20,10 @@ namespace {
 using cpu::kLanes;
 using cpu::Vec;
 
-constexpr int64_t kBlock = 1024;            // floats per lane-accumulator run before joining a double total
+// Values summed in float before joining a double total: kBlock / (4 kLanes) per lane for a contiguous row,
+// kColumnBlock (compensated) per lane for columns.
+constexpr int64_t kBlock = 1024;
+constexpr int64_t kColumnBlock = 1024;
 constexpr int kColumns = 4 * kLanes;        // columns summed together when inner > 1
 constexpr int64_t kExactIndex = 1 << 24;    // indices carried in float lanes are exact below this
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -58,18 +61,25 @@ double contiguous_sum(const float* x, int64_t n) {
   return total;
 }
 
-// out[j] = scale * sum_i x[i * stride + j] for j < width <= kColumns.
+// out[j] = scale * sum_i x[i * stride + j] for j < width <= kColumns. Each lane takes in a whole column, so
+// its float sum is compensated (Kahan): the error then stays near one rounding however long the column.
 void column_sum(const float* x, int64_t n, int64_t stride, int width, double scale, float* out) {
   double total[kColumns] = {};
   alignas(64) float part[kColumns];
   const int nv = (width + kLanes - 1) / kLanes;
-  for (int64_t b = 0; b < n; b += kBlock) {
-    const int64_t e = std::min(n, b + kBlock);
+  for (int64_t b = 0; b < n; b += kColumnBlock) {
+    const int64_t e = std::min(n, b + kColumnBlock);
     Vec acc[4] = {Vec::zero(), Vec::zero(), Vec::zero(), Vec::zero()};
+    Vec comp[4] = {Vec::zero(), Vec::zero(), Vec::zero(), Vec::zero()};
     for (int64_t i = b; i < e; ++i) {
-      for (int v = 0; v < nv; ++v) acc[v] = acc[v] + load(x + i * stride + v * kLanes, width - v * kLanes);
+      for (int v = 0; v < nv; ++v) {
+        const Vec y = load(x + i * stride + v * kLanes, width - v * kLanes) - comp[v];
+        const Vec t = acc[v] + y;
+        comp[v] = (t - acc[v]) - y;
+        acc[v] = t;
+      }
     }
-    for (int v = 0; v < nv; ++v) acc[v].store(part + v * kLanes);
+    for (int v = 0; v < nv; ++v) (acc[v] - comp[v]).store(part + v * kLanes);
     for (int j = 0; j < width; ++j) total[j] += part[j];
   }
   for (int j = 0; j < width; ++j) out[j] = static_cast<float>(total[j] * scale);

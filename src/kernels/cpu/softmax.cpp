@@ -113,7 +113,7 @@ inline Vec exp_nonpos(Vec d) {
 // cache, so the memory would sit idle while they run. They touch, line by line, the data kPrefetchAhead floats
 // ahead (at least a row), so the next rows' first pass reads from cache and memory stays busy.
 constexpr int64_t kLineFloats = 16;
-constexpr int64_t kPrefetchAhead = 2048;
+constexpr int64_t kPrefetchAhead = 4096;
 inline int64_t prefetch_distance(int64_t n) { return std::max(n, kPrefetchAhead); }
 inline void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
 // Lines of p[0, 2*kLanes): one loop step's worth.
@@ -271,13 +271,19 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t
   const int64_t total = check_args("softmax_forward", outer, n, inner, {x, y});
   if (total == 0) return;
   if (inner == 1) {
-    if (use_stream(total, 2) && n <= kScratch) {
+    if (n <= kScratch) {
+      const bool stream = use_stream(total, 2);
 #pragma omp parallel if (total >= kParallelMin)
       {
         alignas(64) float scratch[kScratch];
+        if (stream) {
 #pragma omp for schedule(static)
-        for (int64_t r = 0; r < outer; ++r) softmax_row<true>(x + r * n, y + r * n, n, scratch);
-        cpu::stream_fence();
+          for (int64_t r = 0; r < outer; ++r) softmax_row<true>(x + r * n, y + r * n, n, scratch);
+          cpu::stream_fence();
+        } else {
+#pragma omp for schedule(static)
+          for (int64_t r = 0; r < outer; ++r) softmax_row<false>(x + r * n, y + r * n, n, scratch);
+        }
       }
     } else {
       for_rows(outer, total, [&](int64_t r) { softmax_row<false>(x + r * n, y + r * n, n, nullptr); });

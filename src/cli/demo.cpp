@@ -1,0 +1,152 @@
+// `attn demo`: the core at work on built-in data. A toy sentiment task (sentences of filler words with one or
+// two sentiment words) is learned by embedding -> additive attention pooling -> linear -> softmax, trained with
+// autograd and SGD; then the attention weights of a few sentences are printed, showing the model looks at the
+// words that decide the label.
+#include "cli/demo.h"
+
+#include <fmt/color.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "attn/autograd/ops/activation.h"
+#include "attn/autograd/ops/arithmetic.h"
+#include "attn/autograd/ops/embedding.h"
+#include "attn/autograd/ops/loss.h"
+#include "attn/autograd/ops/matmul.h"
+#include "attn/autograd/ops/reduce.h"
+#include "attn/autograd/ops/shape.h"
+#include "attn/autograd/ops/softmax.h"
+#include "attn/core/rng.h"
+#include "attn/kernels/elementwise.h"
+
+namespace attn::cli {
+namespace {
+
+using autograd::Var;
+
+const std::vector<std::string> kFiller = {"the", "movie", "plot", "was", "a", "and", "it", "film", "story", "actor",
+                                          "this", "scene", "with", "of", "ending", "music", "really", "quite"};
+const std::vector<std::string> kPositive = {"great", "wonderful", "superb", "moving", "brilliant"};
+const std::vector<std::string> kNegative = {"awful", "boring", "dull", "terrible", "clumsy"};
+constexpr int64_t kLength = 8;
+
+struct Vocabulary {
+  std::vector<std::string> words;
+  int32_t id(const std::string& w) const {
+    for (size_t i = 0; i < words.size(); ++i)
+      if (words[i] == w) return int32_t(i);
+    return -1;
+  }
+};
+
+// A sentence of kLength words: filler, plus 1-2 words of the label's sentiment at random places.
+std::vector<int32_t> make_sentence(const Vocabulary& vocab, int label, Rng& rng) {
+  std::vector<int32_t> s(kLength);
+  for (auto& w : s) w = vocab.id(kFiller[rng.uniform_int(kFiller.size())]);
+  const auto& cue = label == 1 ? kPositive : kNegative;
+  int cues = 1 + int(rng.uniform_int(2));
+  for (int c = 0; c < cues; ++c) s[rng.uniform_int(kLength)] = vocab.id(cue[rng.uniform_int(cue.size())]);
+  return s;
+}
+
+struct Model {
+  Var embed, w, b, v, out_w, out_b;  // v scores the tanh(W e + b) keys: additive (Bahdanau) pooling
+  std::vector<Var> params() const { return {embed, w, b, v, out_w, out_b}; }
+};
+
+Var param(Rng& rng, const Shape& shape, float range) {
+  Tensor t = Tensor::empty(shape);
+  fill_uniform(rng, t.data(), t.numel(), -range, range);
+  return Var(t, true);
+}
+
+// ids [batch, kLength] -> logits [batch, 2]; weights receives the attention weights [batch, kLength].
+Var forward(const Model& m, const std::vector<int32_t>& ids, int64_t batch, Tensor* weights) {
+  Var e = autograd::embedding(m.embed, ids, {batch, kLength});                        // [B, T, d]
+  Var keys = autograd::tanh(autograd::linear(e, m.w, m.b));                           // [B, T, d]
+  Var scores = autograd::reshape(autograd::linear(keys, m.v), {batch, kLength});      // [B, T]
+  Var a = autograd::softmax(scores, 1);                                               // [B, T]
+  if (weights) *weights = a.value();
+  Var pooled = autograd::sum(autograd::reshape(a, {batch, kLength, 1}) * e, 1);      // [B, d]
+  return autograd::linear(pooled, m.out_w, m.out_b);                                  // [B, 2]
+}
+
+void print_heatmap(const Vocabulary& vocab, const std::vector<int32_t>& ids, const float* w, int label,
+                   int predicted, bool color) {
+  fmt::print("  label {} predicted {}:", label ? "positive" : "negative", predicted ? "positive" : "negative");
+  for (int64_t t = 0; t < kLength; ++t) {
+    std::string word = vocab.words[size_t(ids[size_t(t)])];
+    if (color) {
+      uint8_t shade = uint8_t(255 - std::min(1.0f, w[t] * 2.0f) * 200);
+      fmt::print(" {}", fmt::styled(word, fmt::bg(fmt::rgb(255, shade, shade)) | fmt::fg(fmt::color::black)));
+    } else {
+      fmt::print(" {}", word);
+    }
+  }
+  fmt::print("\n   weights:");
+  for (int64_t t = 0; t < kLength; ++t) fmt::print(" {}={:.2f}", vocab.words[size_t(ids[size_t(t)])], w[t]);
+  fmt::print("\n");
+}
+
+}  // namespace
+
+int run_demo(const DemoOptions& opt) {
+  Vocabulary vocab;
+  for (const auto* list : {&kFiller, &kPositive, &kNegative}) vocab.words.insert(vocab.words.end(), list->begin(), list->end());
+  Rng rng(opt.seed);
+  const int64_t dim = 16, batch = 32;
+  Rng init = rng.fork(1), data = rng.fork(2);
+  Model m{param(init, {int64_t(vocab.words.size()), dim}, 0.5f), param(init, {dim, dim}, 0.25f),
+          param(init, {dim}, 0.0f), param(init, {1, dim}, 0.25f), param(init, {2, dim}, 0.25f),
+          param(init, {2}, 0.0f)};
+
+  fmt::print("attn demo: additive attention pooling over {}-word sentences, vocabulary {}, {} steps of SGD\n",
+             kLength, vocab.words.size(), opt.steps);
+  auto make_batch = [&](std::vector<int32_t>& ids, std::vector<int32_t>& labels) {
+    ids.clear();
+    labels.clear();
+    for (int64_t i = 0; i < batch; ++i) {
+      int label = int(data.uniform_int(2));
+      auto s = make_sentence(vocab, label, data);
+      ids.insert(ids.end(), s.begin(), s.end());
+      labels.push_back(label);
+    }
+  };
+  std::vector<int32_t> ids, labels;
+  for (int step = 1; step <= opt.steps; ++step) {
+    make_batch(ids, labels);
+    Var loss = autograd::cross_entropy(forward(m, ids, batch, nullptr), labels);
+    loss.backward();
+    for (Var& p : m.params()) {  // plain SGD; attn's optimizers live in optim/
+      kernels::axpy(p.numel(), -opt.learning_rate, p.grad().data(), p.value().data());
+      p.zero_grad();
+    }
+    if (step % 50 == 0 || step == 1) fmt::print("step {:4d}  loss {:.4f}\n", step, loss.value().data()[0]);
+  }
+
+  autograd::NoGradGuard no_grad;
+  int correct = 0, total = 0;
+  Tensor weights;
+  for (int round = 0; round < 8; ++round) {
+    make_batch(ids, labels);
+    Tensor logits = forward(m, ids, batch, &weights).value();
+    for (int64_t i = 0; i < batch; ++i) correct += (logits.at({i, 1}) > logits.at({i, 0})) == (labels[size_t(i)] == 1);
+    total += int(batch);
+  }
+  fmt::print("held-out accuracy: {:.1f}% ({} / {})\n", 100.0 * correct / total, correct, total);
+  fmt::print("attention weights of the last sentences (the sentiment words should carry the weight):\n");
+  Tensor logits = forward(m, ids, batch, &weights).value();
+  for (int64_t i = 0; i < 4; ++i) {
+    std::vector<int32_t> s(ids.begin() + i * kLength, ids.begin() + (i + 1) * kLength);
+    print_heatmap(vocab, s, weights.data() + i * kLength, labels[size_t(i)], logits.at({i, 1}) > logits.at({i, 0}),
+                  opt.color && isatty(STDOUT_FILENO));
+  }
+  return correct * 10 >= total * 9 ? 0 : 1;  // the demo checks itself: it should learn the task
+}
+
+}  // namespace attn::cli
