@@ -64,9 +64,9 @@ TEST(LayerNorm, LargeOffsetsAndOnlyScaleOrShift) {
   std::vector<float> x = random_floats(rows * n), g = random_floats(n), b = random_floats(n), y(rows * n);
   for (float& v : x) v = 1000.0f + v;  // a one-pass E[x^2] - E[x]^2 would lose most digits here
   layer_norm_forward(rows, n, x.data(), g.data(), nullptr, kEps, y.data(), nullptr, nullptr);
-  EXPECT_TRUE(all_close(y, ref_forward(rows, n, to_double(x), to_double(g), {}), 2e-4, 2e-4));
+  EXPECT_TRUE(all_close(y, ref_forward(rows, n, to_double(x), to_double(g), {}), 1e-5, 1e-5));
   layer_norm_forward(rows, n, x.data(), nullptr, b.data(), kEps, y.data(), nullptr, nullptr);
-  EXPECT_TRUE(all_close(y, ref_forward(rows, n, to_double(x), {}, to_double(b)), 2e-4, 2e-4));
+  EXPECT_TRUE(all_close(y, ref_forward(rows, n, to_double(x), {}, to_double(b)), 1e-5, 1e-5));
 }
 
 // f(x, gamma, beta) = sum w * layer_norm(x) in double; dx, dgamma, dbeta from the kernel with dy = w.

@@ -32,8 +32,8 @@ using cpu::kLanes;
 using cpu::small_gemm;
 using cpu::Vec;
 
-constexpr int64_t kBlockQ = 72;  // query rows per block: a multiple of the 6-row tile
-constexpr int64_t kBlockK = 64;  // keys per block; a multiple of kLanes
+constexpr int64_t kBlockQ = 96;  // query rows per block: a multiple of the 6-row tile
+constexpr int64_t kBlockK = 96;  // keys per block: a multiple of kLanes and of the 6-row tile
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr float kRescaleSlack = 8.0f;  // see forward_block
 
@@ -64,18 +64,37 @@ Head head_of(const AttentionShape& s, const AttentionMask& mask, int64_t b) {
   return Head{s.len_q, s.len_k, s.head_dim, round_up(s.head_dim, kLanes), key_len, mask.causal};
 }
 
+// dst[0..8)[0..8) = transpose of src[0..8)[0..8) (row strides lds, ldd), in registers.
+inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
 // dst[d][j] = src[j][d] for keys j < n_valid, 0 for n_valid <= j < n_cols. dst is [dim, ld].
 void pack_transposed(const float* src, int64_t n_valid, int64_t n_cols, int64_t dim, float* dst, int64_t ld) {
   for (int64_t d = 0; d < dim; ++d) std::fill(dst + d * ld + n_valid, dst + d * ld + n_cols, 0.0f);
-  constexpr int64_t kTile = 16;  // cache-friendly tiles
-  for (int64_t j0 = 0; j0 < n_valid; j0 += kTile) {
-    int64_t j1 = std::min(j0 + kTile, n_valid);
-    for (int64_t d0 = 0; d0 < dim; d0 += kTile) {
-      int64_t d1 = std::min(d0 + kTile, dim);
-      for (int64_t j = j0; j < j1; ++j)
-        for (int64_t d = d0; d < d1; ++d) dst[d * ld + j] = src[j * dim + d];
-    }
+  const int64_t j8 = n_valid / 8 * 8, d8 = dim / 8 * 8;
+  for (int64_t j = 0; j < j8; j += 8) {
+    for (int64_t d = 0; d < d8; d += 8) transpose8x8(src + j * dim + d, dim, dst + d * ld + j, ld);
+    for (int64_t d = d8; d < dim; ++d)
+      for (int64_t jj = j; jj < j + 8; ++jj) dst[d * ld + jj] = src[jj * dim + d];
   }
+  for (int64_t j = j8; j < n_valid; ++j)
+    for (int64_t d = 0; d < dim; ++d) dst[d * ld + j] = src[j * dim + d];
 }
 
 // Rows of width dim copied into rows of width dim_pad (zero tail), so tiles can load whole vectors.
@@ -309,37 +328,49 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
   const int64_t heads = s.batch * s.heads, dim = s.head_dim, dp = round_up(dim, kLanes);
   const int64_t qsz = s.len_q * dim, ksz = s.len_k * dim;
   const int64_t k_blocks = (s.len_k + kBlockK - 1) / kBlockK;
-  // Few heads for many threads: split each head's key blocks, each part with its own dQ, summed at the end.
+  // Few heads for many threads: split each head's key blocks into parts, each with its own dQ, summed at the end.
   const int64_t threads = omp_get_max_threads();
   const int64_t parts = heads >= threads ? 1 : std::min(k_blocks, (2 * threads + heads - 1) / heads);
   std::vector<float> delta(static_cast<size_t>(heads * s.len_q));
-  std::vector<float> dq_parts(static_cast<size_t>(parts * heads * s.len_q * dp));
+  std::vector<float> dq_parts(static_cast<size_t>(parts > 1 ? parts * heads * s.len_q * dp : 0));
 
 #pragma omp parallel
   {
     // delta[i] = rowsum(dO o out): the softmax backward's per-row term
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < heads * s.len_q; ++i) {
-      double acc = 0;
-      for (int64_t d = 0; d < dim; ++d) acc += double(dout[i * dim + d]) * out[i * dim + d];
-      delta[i] = float(acc);
+      Vec acc = Vec::zero();
+      int64_t d = 0;
+      for (; d + kLanes <= dim; d += kLanes) acc = cpu::fma(Vec::load(dout + i * dim + d), Vec::load(out + i * dim + d), acc);
+      float sum = acc.reduce_add();
+      for (; d < dim; ++d) sum += dout[i * dim + d] * out[i * dim + d];
+      delta[i] = sum;
     }
     static thread_local BackwardScratch ws;
+    static thread_local std::vector<float> dq_scratch;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < heads * parts; ++task) {
       const int64_t bh = task / parts, part = task % parts;
       const Head h = head_of(s, mask, bh / s.heads);
       const int64_t kb_begin = k_blocks * part / parts, kb_end = k_blocks * (part + 1) / parts;
-      float* dq_acc = dq_parts.data() + (part * heads + bh) * s.len_q * dp;
+      float* dq_acc = parts > 1 ? dq_parts.data() + (part * heads + bh) * s.len_q * dp
+                                : scratch(dq_scratch, s.len_q * dp);
+      if (parts == 1) std::fill(dq_acc, dq_acc + s.len_q * dp, 0.0f);
       backward_keys(h, q + bh * qsz, k + bh * ksz, v + bh * ksz, dout + bh * qsz, lse + bh * s.len_q,
                     delta.data() + bh * s.len_q, scale, kb_begin, kb_end, dq_acc, dk + bh * ksz, dv + bh * ksz, ws);
+      if (parts == 1) {
+        for (int64_t i = 0; i < s.len_q; ++i)
+          for (int64_t d = 0; d < dim; ++d) dq[bh * qsz + i * dim + d] = dq_acc[i * dp + d] * scale;
+      }
     }
+    if (parts > 1) {
 #pragma omp for schedule(static)
-    for (int64_t row = 0; row < heads * s.len_q; ++row) {
-      for (int64_t d = 0; d < dim; ++d) {
-        float acc = 0;
-        for (int64_t part = 0; part < parts; ++part) acc += dq_parts[(part * heads * s.len_q + row) * dp + d];
-        dq[row * dim + d] = acc * scale;
+      for (int64_t row = 0; row < heads * s.len_q; ++row) {
+        for (int64_t d = 0; d < dim; ++d) {
+          float acc = 0;
+          for (int64_t part = 0; part < parts; ++part) acc += dq_parts[(part * heads * s.len_q + row) * dp + d];
+          dq[row * dim + d] = acc * scale;
+        }
       }
     }
   }

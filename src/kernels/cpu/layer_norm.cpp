@@ -62,7 +62,7 @@ void layer_norm_forward(int64_t rows, int64_t n, const float* x, const float* ga
       const Vec vshift = Vec::set1(shift);
       acc = Vec::zero();
       for_each_vec(n, [&](int64_t i, int cnt) {
-        const Vec d = (load(xr + i, cnt, xr[0] + shift) - x0) - vshift;  // missing lanes add ~0
+        const Vec d = (load(xr + i, cnt, xr[0] + shift) - x0) - vshift;  // missing lanes: 0 up to a rounding
         acc = cpu::fma(d, d, acc);
       });
       const float var = acc.reduce_add() / static_cast<float>(n);

@@ -124,14 +124,22 @@ inline void prefetch_rest(const float* p, int64_t from, int64_t n) {
   for (int64_t i = from; i < n; i += kLineFloats) prefetch(p + i);
 }
 
-// sum(exp(x - m)); when e is given, also e[i] = exp(x[i] - m). Prefetches pf[0, n).
+// Lines of p[0, 2*kLanes), for writing: the cache fetches a line before it is written, and doing that while the
+// exp pass computes takes it off the path of the pass that writes y.
+inline void prefetch_write_step(float* p) {
+  for (int l = 0; l < 2 * kLanes; l += kLineFloats) _m_prefetchw(p + l);
+}
+
+// sum(exp(x - m)); when e is given, also e[i] = exp(x[i] - m). Prefetches pf[0, n) for reading and, when given,
+// pw[0, n) for writing.
 template <bool kStore>
-inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const float* pf) {
+inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const float* pf, float* pw = nullptr) {
   const Vec vm = Vec::set1(m);
   Vec s0 = Vec::zero(), s1 = Vec::zero();
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
     prefetch_step(pf + i);
+    if (pw) prefetch_write_step(pw + i);
     Vec a = exp_nonpos(Vec::load(x + i) - vm);
     Vec b = exp_nonpos(Vec::load(x + i + kLanes) - vm);
     if constexpr (kStore) {
@@ -166,8 +174,9 @@ inline float log_sum(float s) { return s == 0.0f ? kInf : std::log(s); }
 template <bool kStream>
 void softmax_row(const float* x, float* y, int64_t n, float* scratch) {
   const float m = shift_for(row_max(x, n));
-  float* e = kStream ? scratch : y;
-  const Vec inv = Vec::set1(inv_sum(row_sum_exp<true>(x, n, m, e, x + prefetch_distance(n))));
+  float* e = scratch ? scratch : y;
+  float* pw = kStream || e == y ? nullptr : y;  // streaming stores need no line fetched
+  const Vec inv = Vec::set1(inv_sum(row_sum_exp<true>(x, n, m, e, x + prefetch_distance(n), pw)));
   write_row<kStream>(y, n, [&](int64_t i, int cnt) { return load(e + i, cnt) * inv; });
 }
 
