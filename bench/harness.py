@@ -58,13 +58,14 @@ def wait_quiet(what=""):
 
 def median_seconds(fn):
     """Median seconds per call of fn(), the scheme attn_bench_tool uses too: a warm-up call, a timed call that
-    sizes the samples, then samples that each run fn enough times to last >= 0.25 s: 7 of them, fewer for
-    calls that take over 0.2 s (5) or 1 s (3) on their own, so the largest shapes stay affordable."""
+    sizes the samples, then samples that each run fn enough times to last >= ATTN_BENCH_SAMPLE_S (0.25 s;
+    --quick sets 0.1): 7 of them, fewer for calls that take over 0.2 s (5) or 1 s (3) on their own, so the
+    largest shapes stay affordable."""
     fn()
     t0 = time.perf_counter()
     fn()
     one = time.perf_counter() - t0
-    iters = max(1, min(10000, int(0.25 / max(one, 1e-7))))
+    iters = max(1, min(10000, int(float(os.environ.get("ATTN_BENCH_SAMPLE_S", "0.25")) / max(one, 1e-7))))
     repeats = 7 if one < 0.2 else 5 if one < 1.0 else 3
     samples = []
     for _ in range(repeats):

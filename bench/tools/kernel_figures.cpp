@@ -52,16 +52,17 @@ class Buffer {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Median seconds per call, the same scheme as bench/torch/common.py: warm-up, then `repeats` samples that each
-// run fn enough times to last >= 0.25 s. Calls that take > 0.2 s on their own get fewer samples.
+// Median seconds per call, the same scheme as median_seconds() in bench/harness.py (see there): a warm-up call,
+// a timed call that sizes the samples, then 7 samples of >= ATTN_BENCH_SAMPLE_S each (5 or 3 for slow calls).
 double median_seconds(const std::function<void()>& fn) {
-  fn();
+  const char* env = std::getenv("ATTN_BENCH_SAMPLE_S");
+  const double sample_s = env ? std::atof(env) : 0.25;
   fn();
   auto t0 = Clock::now();
   fn();
   const double one = seconds_since(t0);
-  const int iters = std::clamp(int(0.25 / std::max(one, 1e-7)), 1, 10000);
-  const int repeats = one > 0.2 ? 5 : 7;
+  const int iters = std::clamp(int(sample_s / std::max(one, 1e-7)), 1, 10000);
+  const int repeats = one < 0.2 ? 7 : one < 1.0 ? 5 : 3;
   std::vector<double> samples;
   for (int r = 0; r < repeats; ++r) {
     t0 = Clock::now();
@@ -106,8 +107,8 @@ void run_sgemm(int64_t n) {
   a.randn(1);
   b.randn(2);
   std::fill(c.data(), c.data() + n * n, 0.0f);
-  const double s = median_seconds(
-      [&] { ak::gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); });
+  const double s =
+      median_seconds([&] { ak::gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); });
   emit("sgemm_n" + std::to_string(n), 2.0 * double(n) * double(n) * double(n) / s / 1e9, "GFLOP/s");
   std::fprintf(stderr, "# sgemm through %s\n", ak::blas_description().c_str());
 }
@@ -131,8 +132,15 @@ struct AttentionData {
   int64_t n, rows;
   Buffer q, k, v, out, lse;
   AttentionData(int64_t b, int64_t h, int64_t l, int64_t d, bool causal)
-      : shape{b, h, l, l, d}, scale(1.0f / std::sqrt(float(d))), n(b * h * l * d), rows(b * h * l),
-        q(n), k(n), v(n), out(n), lse(rows) {
+      : shape{b, h, l, l, d},
+        scale(1.0f / std::sqrt(float(d))),
+        n(b * h * l * d),
+        rows(b * h * l),
+        q(n),
+        k(n),
+        v(n),
+        out(n),
+        lse(rows) {
     mask.causal = causal;
     q.randn(1);
     k.randn(2);
@@ -154,7 +162,7 @@ void run_attention(int64_t b, int64_t h, int64_t l, int64_t d, bool causal, bool
     s = median_seconds([&] {
       a.forward();
       ak::attention_backward(a.shape, a.q.data(), a.k.data(), a.v.data(), a.out.data(), dout.data(), a.lse.data(),
-                            a.mask, a.scale, dq.data(), dk.data(), dv.data());
+                             a.mask, a.scale, dq.data(), dk.data(), dv.data());
     });
   }
   const double flops = (backward ? 12.0 : 4.0) * double(b * h) * double(l) * double(l) * double(d);

@@ -6,8 +6,9 @@
 
 namespace attn::kernels {
 
-// y [n] = x * mask / (1 - p); mask [n] gets 1 for kept elements and 0 for dropped ones (may be null when no
-// backward follows). p must be in [0, 1); p = 0 copies x and keeps everything. y may alias x.
+// y [n] = x * mask / (1 - p) (a dropped NaN or inf gives NaN, as in PyTorch); mask [n] gets 1 for kept elements
+// and 0 for dropped ones, or may be null when no backward follows. p must be in [0, 1); p = 0 copies x and keeps
+// everything. y may alias x.
 void dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t offset, float* y, uint8_t* mask);
 
 // dx [n] = dy * mask / (1 - p), with the forward's mask and p. dx may alias dy.

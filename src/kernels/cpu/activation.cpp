@@ -1,4 +1,4 @@
-// Activations as vector maps over cpu::tanh / sigmoid / erfc (simd.h). Where a formula would meet inf * 0 at
+// Activations as vector maps over cpu::tanh / sigmoid / normal_cdf (simd.h). Where a formula would meet inf * 0 at
 // x = +-inf (gelu's x * Phi(x) at -inf, x * phi(x) in its derivative), the factor x is clamped to +-40, beyond
 // which the other factor is exactly 0 or 1 in float anyway.
 #include "attn/kernels/activation.h"
@@ -27,7 +27,8 @@ void check(const char* op, int64_t n, std::initializer_list<const void*> ptrs) {
 inline Vec clamp_low(Vec x) { return cpu::max(Vec::set1(-kClamp), x); }
 inline Vec clamp(Vec x) { return cpu::min(Vec::set1(kClamp), clamp_low(x)); }
 
-// sigmoid(2u) = (1 + tanh u) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3); again no cancellation for x < 0.
+// sigmoid(2u) = (1 + tanh u) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3), without the cancellation of 1 + tanh u
+// for x < 0.
 inline Vec gelu_tanh_gate(Vec xc) {
   const Vec u = Vec::set1(kSqrt2OverPi) * cpu::fma(Vec::set1(kGeluCubic) * xc, xc * xc, xc);
   return cpu::sigmoid(u + u);

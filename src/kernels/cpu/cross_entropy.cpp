@@ -60,8 +60,9 @@ int64_t check_args(const char* op, const float* logits, const int32_t* targets, 
   for (int64_t r = 0; r < rows; ++r) {
     const int32_t t = targets[r];
     if (t == opt.ignore_index) continue;
-    ATTN_CHECK(t >= 0 && t < classes, "{}: target {} at row {} is outside [0, {}) for logits [{}, {}] (ignore_index {})",
-               op, t, r, classes, rows, classes, opt.ignore_index);
+    ATTN_CHECK(t >= 0 && t < classes,
+               "{}: target {} at row {} is outside [0, {}) for logits [{}, {}] (ignore_index {})", op, t, r, classes,
+               rows, classes, opt.ignore_index);
     ++valid;
   }
   return valid;
@@ -88,17 +89,23 @@ inline void row_max_sum(const float* x, int64_t n, float* max_out, float* sum_ou
   if constexpr (kSum) *sum_out = ((s0 + s1) + (s2 + s3)).reduce_add();
 }
 
-inline float row_sum_exp(const float* x, int64_t n, float m) {
+// sum(exp(x - m)) over a row already in cache. Meanwhile it prefetches pf[0, n), the next row, so memory keeps
+// streaming while the core computes exponentials (the first pass of the next row then reads from cache).
+inline float row_sum_exp(const float* x, int64_t n, float m, const float* pf) {
+  constexpr int kLineFloats = 16;
+  auto prefetch = [](const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); };
   const Vec vm = Vec::set1(m);
   Vec s0 = Vec::zero(), s1 = Vec::zero();
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
-    s0 = s0 + cpu::exp(Vec::load(x + i) - vm);
-    s1 = s1 + cpu::exp(Vec::load(x + i + kLanes) - vm);
+    for (int l = 0; l < 2 * kLanes; l += kLineFloats) prefetch(pf + i + l);
+    s0 = s0 + cpu::exp_nonpos(Vec::load(x + i) - vm);
+    s1 = s1 + cpu::exp_nonpos(Vec::load(x + i + kLanes) - vm);
   }
+  for (int64_t j = i; j < n; j += kLineFloats) prefetch(pf + j);
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    s0 = s0 + cpu::exp(load(x + i, cnt, -kInf) - vm);
+    s0 = s0 + cpu::exp_nonpos(load(x + i, cnt, -kInf) - vm);
   }
   return (s0 + s1).reduce_add();
 }
@@ -110,7 +117,7 @@ double row_loss(const float* x, int64_t classes, int32_t target, bool counted, f
   row_max_sum<kSmooth>(x, classes, &m, &sum_x);
   // An all -inf row: shift by 0 so exp gives 0 rather than NaN; its lse is log 0 = -inf.
   const float shift = m == -kInf ? 0.0f : m;
-  const float s = row_sum_exp(x, classes, shift);
+  const float s = row_sum_exp(x, classes, shift, x + classes);
   // In double: with logits near 1e4 a float lse has lost the digits that lse - x[t] keeps.
   const double l = s == 0.0f ? -double(kInf) : double(shift) + std::log(double(s));
   *lse = float(l);
@@ -126,7 +133,7 @@ void row_grad(const float* x, float* d, int64_t classes, int32_t target, float l
   const Vec vl = Vec::set1(lse), vg = Vec::set1(g), voff = Vec::set1(-g * eps / float(classes));
   const float hit = g * (1.0f - eps);
   write_row<kStream>(d, classes, [&](int64_t i, int cnt) {
-    Vec v = fma(cpu::exp(load(x + i, cnt) - vl), vg, voff);
+    Vec v = fma(cpu::exp_nonpos(load(x + i, cnt) - vl), vg, voff);  // x - lse <= 0 but for rounding
     if (target >= i && target < i + cnt) {  // once per row: patch the target's lane through memory
       alignas(64) float a[kLanes];
       v.store(a);

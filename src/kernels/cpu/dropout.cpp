@@ -1,5 +1,5 @@
 // Dropout. The keep test compares the top 24 bits of each draw with ceil(p * 2^24) in integers, the same test as
-// uniform_at(...) >= p, in a loop the compiler can vectorise.
+// uniform_at(...) >= p, in a loop the compiler can vectorise (64-bit multiplies included).
 #include "attn/kernels/dropout.h"
 
 #include <cmath>
@@ -31,10 +31,15 @@ void dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t
   const uint64_t threshold = static_cast<uint64_t>(std::ceil(static_cast<double>(p) * 0x1.0p24));
   const float scale = 1.0f / (1.0f - p);
   cpu::parallel_for(n, 4, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const bool keep = (bits_at_key(key, offset + static_cast<uint64_t>(i)) >> 40) >= threshold;
-      y[i] = keep ? x[i] * scale : 0.0f;
-      if (mask) mask[i] = keep;
+    // Blocks of branch-free loops, so that each vectorises: the hashes, then the scaling.
+    constexpr int64_t kBlockSize = 256;
+    alignas(64) uint8_t keep[kBlockSize];
+    for (int64_t b0 = b; b0 < e; b0 += kBlockSize) {
+      const int64_t m = e - b0 < kBlockSize ? e - b0 : kBlockSize;
+      const uint64_t first = offset + static_cast<uint64_t>(b0);
+      for (int64_t j = 0; j < m; ++j) keep[j] = (bits_at_key(key, first + static_cast<uint64_t>(j)) >> 40) >= threshold;
+      for (int64_t j = 0; j < m; ++j) y[b0 + j] = x[b0 + j] * (static_cast<float>(keep[j]) * scale);
+      if (mask) std::memcpy(mask + b0, keep, static_cast<size_t>(m));
     }
   });
 }
@@ -44,7 +49,7 @@ void dropout_backward(int64_t n, const float* dy, const uint8_t* mask, float p, 
   ATTN_CHECK(dy && mask && dx, "dropout_backward: null pointer (n = {})", n);
   const float scale = 1.0f / (1.0f - p);
   cpu::parallel_for(n, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+    for (int64_t i = b; i < e; ++i) dx[i] = dy[i] * (static_cast<float>(mask[i]) * scale);
   });
 }
 

@@ -1,8 +1,7 @@
 // Reductions over the middle axis of [outer, n, inner].
 //   inner == 1: one contiguous row per output, summed with four vector accumulators.
-//   inner > 1:  kLanes..4*kLanes adjacent columns at a time, walking down the n rows (stride inner).
-// Float accumulators run over a bounded number of values before being added into double totals, which bounds
-// the rounding error without the cost of double arithmetic in the inner loop.
+//   inner > 1:  whole rows in memory order, added into double accumulators per column (see column_sums).
+// Max keeps, per lane, the running maximum and the index where it was first reached.
 #include "attn/kernels/reduce.h"
 
 #include <algorithm>
@@ -20,11 +19,10 @@ namespace {
 using cpu::kLanes;
 using cpu::Vec;
 
-// Values summed in float before joining a double total: kBlock / (4 kLanes) per lane for a contiguous row,
-// kColumnBlock (compensated) per lane for columns.
+// A contiguous row is summed in float over blocks of kBlock values (kBlock / (4 kLanes) per lane) that then
+// join a double total.
 constexpr int64_t kBlock = 1024;
-constexpr int64_t kColumnBlock = 1024;
-constexpr int kColumns = 4 * kLanes;        // columns summed together when inner > 1
+constexpr int64_t kSumColumns = 2048;  // columns per work item when inner > 1
 constexpr int64_t kExactIndex = 1 << 24;    // indices carried in float lanes are exact below this
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -61,28 +59,42 @@ double contiguous_sum(const float* x, int64_t n) {
   return total;
 }
 
-// out[j] = scale * sum_i x[i * stride + j] for j < width <= kColumns. Each lane takes in a whole column, so
-// its float sum is compensated (Kahan): the error then stays near one rounding however long the column.
-void column_sum(const float* x, int64_t n, int64_t stride, int width, double scale, float* out) {
-  double total[kColumns] = {};
-  alignas(64) float part[kColumns];
-  const int nv = (width + kLanes - 1) / kLanes;
-  for (int64_t b = 0; b < n; b += kColumnBlock) {
-    const int64_t e = std::min(n, b + kColumnBlock);
-    Vec acc[4] = {Vec::zero(), Vec::zero(), Vec::zero(), Vec::zero()};
-    Vec comp[4] = {Vec::zero(), Vec::zero(), Vec::zero(), Vec::zero()};
-    for (int64_t i = b; i < e; ++i) {
-      for (int v = 0; v < nv; ++v) {
-        const Vec y = load(x + i * stride + v * kLanes, width - v * kLanes) - comp[v];
-        const Vec t = acc[v] + y;
-        comp[v] = (t - acc[v]) - y;
-        acc[v] = t;
+// inner > 1: out[o, j] = scale * sum_i x[o, i, j]. Rows are read in memory order: items of up to kSumRows rows
+// x kSumColumns columns add into double accumulators (vectorised by the compiler, and exact enough for any n),
+// and with several row chunks the per-chunk totals are added in chunk order.
+void column_sums(int64_t outer, int64_t n, int64_t inner, const float* x, double scale, float* out) {
+  const int64_t width = std::min(inner, kSumColumns), blocks = (inner + width - 1) / width;
+  const int64_t rows = std::max<int64_t>(64, cpu::kChunkWork / width), chunks = (n + rows - 1) / rows;
+  std::vector<double> partial(chunks > 1 ? static_cast<size_t>(outer * chunks * inner) : 0);
+  cpu::parallel_for(outer * chunks * blocks, rows * width, [&](int64_t b, int64_t e) {
+    double acc[kSumColumns];
+    for (int64_t item = b; item < e; ++item) {
+      const int64_t o = item / (chunks * blocks), c = item / blocks % chunks, j0 = item % blocks * width;
+      const int64_t w = std::min(width, inner - j0), i0 = c * rows, i1 = std::min(n, i0 + rows);
+      std::fill(acc, acc + w, 0.0);
+      for (int64_t i = i0; i < i1; ++i) {
+        const float* src = x + (o * n + i) * inner + j0;
+        for (int64_t j = 0; j < w; ++j) acc[j] += src[j];
+      }
+      if (chunks > 1) {
+        std::copy(acc, acc + w, partial.data() + (o * chunks + c) * inner + j0);
+      } else {
+        for (int64_t j = 0; j < w; ++j) out[o * inner + j0 + j] = static_cast<float>(acc[j] * scale);
       }
     }
-    for (int v = 0; v < nv; ++v) (acc[v] - comp[v]).store(part + v * kLanes);
-    for (int j = 0; j < width; ++j) total[j] += part[j];
-  }
-  for (int j = 0; j < width; ++j) out[j] = static_cast<float>(total[j] * scale);
+  });
+  if (chunks == 1) return;
+  cpu::parallel_for(outer, chunks * inner, [&](int64_t b, int64_t e) {
+    std::vector<double> total(static_cast<size_t>(inner));
+    for (int64_t o = b; o < e; ++o) {
+      std::fill(total.begin(), total.end(), 0.0);
+      for (int64_t c = 0; c < chunks; ++c) {
+        const double* p = partial.data() + (o * chunks + c) * inner;
+        for (int64_t j = 0; j < inner; ++j) total[j] += p[j];
+      }
+      for (int64_t j = 0; j < inner; ++j) out[o * inner + j] = static_cast<float>(total[j] * scale);
+    }
+  });
 }
 
 void sum_impl(int64_t outer, int64_t n, int64_t inner, const float* x, double scale, float* out) {
@@ -98,14 +110,7 @@ void sum_impl(int64_t outer, int64_t n, int64_t inner, const float* x, double sc
       for (int64_t o = b; o < e; ++o) out[o] = static_cast<float>(contiguous_sum(x + o * n, n) * scale);
     });
   } else {
-    const int64_t blocks = (inner + kColumns - 1) / kColumns;
-    cpu::parallel_for(outer * blocks, n * kColumns, [&](int64_t b, int64_t e) {
-      for (int64_t item = b; item < e; ++item) {
-        const int64_t o = item / blocks, j = (item % blocks) * kColumns;
-        column_sum(x + o * n * inner + j, n, inner, static_cast<int>(std::min<int64_t>(kColumns, inner - j)), scale,
-                   out + o * inner + j);
-      }
-    });
+    column_sums(outer, n, inner, x, scale, out);
   }
 }
 

@@ -2,11 +2,12 @@
 //
 // Last axis (inner == 1), one row at a time, rows split over threads in contiguous blocks:
 //   pass 1  max over the row              reads x from memory (the only DRAM read)
-//   pass 2  e = exp(x - max), sum(e)      x is now in L1/L2 (a row is at most a few tens of KiB)
-//   pass 3  y = e / sum                   e is in L1/L2
-// so each element is read from memory once and written once, and exp runs once per element. When the arrays
-// are far bigger than the cache, pass 2 writes e to a per-thread scratch row and pass 3 writes y with streaming
-// stores: y's lines then never have to be read from memory before being written (8 bytes of traffic per
+//   pass 2  e = exp(x - max), sum(e)      x is now in L1/L2; e goes to a per-thread scratch row in L1/L2
+//   pass 3  y = e * (1 / sum)             writes y once
+// so each element is read from memory once and written once, and exp runs once per element. Pass 2 is where a
+// core spends its time, so it also prefetches the rows ahead (memory keeps streaming while the core computes)
+// and, for cache-sized arrays, fetches y's lines for writing. For arrays far bigger than the cache pass 3 uses
+// streaming stores: y's lines are then never read from memory before being written (8 bytes of traffic per
 // element instead of 12). Other axes (inner > 1) vectorise across inner, kLanes columns at a time.
 #include "attn/kernels/softmax.h"
 
@@ -31,7 +32,7 @@ constexpr int64_t kParallelMin = int64_t{1} << 15;
 // Total bytes (inputs + outputs) above which outputs are written with streaming stores. Half a typical L3 slice:
 // smaller arrays stay in cache for the next op, and there streaming stores would only push them out.
 constexpr int64_t kStreamBytes = int64_t{16} << 20;
-// Longest row (floats) that goes through the per-thread scratch; longer rows are scaled in place in y.
+// Longest row (floats) that goes through the per-thread scratch (on the stack); longer rows are scaled in y.
 constexpr int64_t kScratch = 16384;
 
 // Checks sizes and pointers before any parallel region (an exception cannot leave one); returns outer*n*inner.
@@ -92,23 +93,6 @@ inline float row_max(const float* x, int64_t n) {
   return max(max(m0, m1), max(m2, m3)).reduce_max();
 }
 
-// e^d for d <= 0 (d = x - max), NaN stays NaN, exp(-inf) = 0: cpu::exp without the overflow handling that
-// softmax never needs, which is a quarter of its work. Below 2^-126.5 it flushes to 0: (n + 127) << 23 is then the
-// bit pattern of +0.0. Valid up to d < 88 so that rounding just above 0 is harmless.
-inline Vec exp_nonpos(Vec d) {
-  const Vec t = max(Vec::set1(-127.0f), d * Vec::set1(cpu::kLog2e));  // operand order keeps NaN a NaN
-  const Vec n = round_nearest(t);
-  const Vec r = t - n;  // [-0.5, 0.5]
-  Vec p = Vec::set1(1.5403530393381606e-4f);  // the Taylor series of 2^r, as in cpu::exp2
-  p = fma(p, r, Vec::set1(1.3333558146428443e-3f));
-  p = fma(p, r, Vec::set1(9.6181291076284772e-3f));
-  p = fma(p, r, Vec::set1(5.5504108664821580e-2f));
-  p = fma(p, r, Vec::set1(2.4022650695910071e-1f));
-  p = fma(p, r, Vec::set1(6.9314718055994531e-1f));
-  p = fma(p, r, Vec::set1(1.0f));
-  return p * cpu::pow2i(n);
-}
-
 // Prefetching: a thread's rows are one contiguous stream, and the passes that compute (exp) find their row in
 // cache, so the memory would sit idle while they run. They touch, line by line, the data kPrefetchAhead floats
 // ahead (at least a row), so the next rows' first pass reads from cache and memory stays busy.
@@ -140,8 +124,8 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const flo
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
     prefetch_step(pf + i);
     if (pw) prefetch_write_step(pw + i);
-    Vec a = exp_nonpos(Vec::load(x + i) - vm);
-    Vec b = exp_nonpos(Vec::load(x + i + kLanes) - vm);
+    Vec a = cpu::exp_nonpos(Vec::load(x + i) - vm);
+    Vec b = cpu::exp_nonpos(Vec::load(x + i + kLanes) - vm);
     if constexpr (kStore) {
       a.store(e + i);
       b.store(e + i + kLanes);
@@ -152,7 +136,7 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const flo
   prefetch_rest(pf, i, n);
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    Vec a = exp_nonpos(load(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
+    Vec a = cpu::exp_nonpos(load(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
     if constexpr (kStore) store(e + i, a, cnt);
     s0 = s0 + a;
   }
@@ -170,7 +154,7 @@ inline float log_sum(float s) { return s == 0.0f ? kInf : std::log(s); }
 
 // ---- last axis --------------------------------------------------------------------------------------------------
 
-// x, y: [n]. scratch: kScratch floats when kStream.
+// x, y: [n]. scratch: n floats, or nullptr to hold e in y (rows longer than kScratch).
 template <bool kStream>
 void softmax_row(const float* x, float* y, int64_t n, float* scratch) {
   const float m = shift_for(row_max(x, n));
@@ -183,7 +167,8 @@ void softmax_row(const float* x, float* y, int64_t n, float* scratch) {
 template <bool kStream>
 void log_softmax_row(const float* x, float* y, int64_t n) {
   const float m = shift_for(row_max(x, n));
-  const Vec vm = Vec::set1(m), ls = Vec::set1(log_sum(row_sum_exp<false>(x, n, m, nullptr, x + prefetch_distance(n))));
+  const float s = row_sum_exp<false>(x, n, m, nullptr, x + prefetch_distance(n));
+  const Vec vm = Vec::set1(m), ls = Vec::set1(log_sum(s));
   write_row<kStream>(y, n, [&](int64_t i, int cnt) { return (load(x + i, cnt) - vm) - ls; });
 }
 
@@ -205,7 +190,8 @@ void softmax_backward_row(const float* y, const float* dy, float* dx, int64_t n)
   write_row<kStream>(dx, n, [&](int64_t i, int cnt) { return load(y + i, cnt) * (load(dy + i, cnt) - s); });
 }
 
-// y < -FLT_MAX is y == -inf: those entries neither give nor get gradient.
+// y < -FLT_MAX is y == -inf: those entries neither give nor get gradient. y is a log-probability, <= 0, so
+// exp_nonpos serves (the clamp only guards against rounding; min's operand order keeps NaN a NaN).
 template <bool kStream>
 void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_t n) {
   const Vec lowest = Vec::set1(-FLT_MAX);
@@ -222,7 +208,7 @@ void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_
   const Vec s = Vec::set1((s0 + s1).reduce_add());
   write_row<kStream>(dx, n, [&](int64_t i, int cnt) {
     const Vec yv = load(y + i, cnt);
-    return zero_where_less(fnma(cpu::exp(yv), s, load(dy + i, cnt)), yv, lowest);
+    return zero_where_less(fnma(cpu::exp_nonpos(min(Vec::zero(), yv)), s, load(dy + i, cnt)), yv, lowest);
   });
 }
 
@@ -267,7 +253,7 @@ inline Vec column_max(const float* x, int64_t n, int64_t inner, int cnt) {
 inline Vec column_sum_exp(const float* x, float* e, int64_t n, int64_t inner, int cnt, Vec m) {
   Vec s = Vec::zero();
   for (int64_t k = 0; k < n; ++k) {
-    Vec v = exp_nonpos(load(x + k * inner, cnt, -kInf) - m);
+    Vec v = cpu::exp_nonpos(load(x + k * inner, cnt, -kInf) - m);
     if (e) store(e + k * inner, v, cnt);
     s = s + v;
   }
@@ -389,7 +375,8 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t ou
     for (int64_t k = 0; k < n; ++k) {
       const int64_t at = base + k * inner;
       const Vec yv = load(y + at, cnt);
-      store(dx + at, zero_where_less(fnma(cpu::exp(yv), s, load(dy + at, cnt)), yv, lowest), cnt);
+      store(dx + at, zero_where_less(fnma(cpu::exp_nonpos(min(Vec::zero(), yv)), s, load(dy + at, cnt)), yv, lowest),
+            cnt);
     }
   });
 }
