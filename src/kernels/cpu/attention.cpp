@@ -97,6 +97,19 @@ void pack_transposed(const float* src, int64_t n_valid, int64_t n_cols, int64_t 
     for (int64_t d = 0; d < dim; ++d) dst[d * ld + j] = src[j * dim + d];
 }
 
+// K^T (or V^T) as one [dim, kBlockK] panel per key block, keys past key_len zero. Panels keep the tile loads
+// of a block within a few KiB: one [dim, len] matrix would put its rows len*4 bytes apart, and at power-of-two
+// lengths all of a block's rows would fall into the same L1 set.
+float* pack_key_panels(const float* src, int64_t key_len, int64_t dim, std::vector<float>& buf) {
+  const int64_t blocks = (key_len + kBlockK - 1) / kBlockK;
+  float* dst = scratch(buf, blocks * dim * kBlockK);
+  for (int64_t kb = 0; kb < blocks; ++kb) {
+    const int64_t k0 = kb * kBlockK;
+    pack_transposed(src + k0 * dim, std::min(kBlockK, key_len - k0), kBlockK, dim, dst + kb * dim * kBlockK, kBlockK);
+  }
+  return dst;
+}
+
 // Rows of width dim copied into rows of width dim_pad (zero tail), so tiles can load whole vectors.
 // Returns src itself when no padding is needed.
 const float* padded_rows(const float* src, int64_t rows, int64_t dim, int64_t dim_pad, std::vector<float>& buf) {
@@ -140,9 +153,8 @@ void forward_block(const Head& h, int64_t head_index, const float* q, const floa
     std::fill(lse + q0, lse + q0 + rows, kNegInf);
     return;
   }
-  const int64_t ldk = round_up(h.key_len, kLanes);
   if (ws.packed_head != head_index) {  // consecutive blocks of one head share the packed K^T and V
-    pack_transposed(k, h.key_len, ldk, dim, scratch(ws.kt, dim * ldk), ldk);
+    pack_key_panels(k, h.key_len, dim, ws.kt);
     ws.v_rows = padded_rows(v, h.key_len, dim, dp, ws.v_pad);
     ws.packed_head = head_index;
   }
@@ -160,7 +172,7 @@ void forward_block(const Head& h, int64_t head_index, const float* q, const floa
   for (int64_t k0 = 0; k0 < key_end; k0 += kBlockK) {
     const int64_t keys = std::min(kBlockK, key_end - k0), width = round_up(keys, kLanes);
     // S[rows, width] = Q[rows, dim] K^T[dim, width]
-    small_gemm(int(rows), int(width), int(dim), qb, dim, 1, kt + k0, ldk, s, kBlockK, false);
+    small_gemm(int(rows), int(width), int(dim), qb, dim, 1, kt + k0 * dim, kBlockK, s, kBlockK, false);
     mask_block(h, q0, rows, k0, width, s, kBlockK, kNegInf);
     for (int64_t r = 0; r < rows; ++r) {
       float* sr = s + r * kBlockK;
@@ -216,12 +228,9 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
                    const float* lse, const float* delta, float scale, int64_t kb_begin, int64_t kb_end,
                    float* dq_acc, float* dk, float* dv, BackwardScratch& ws) {
   const int64_t dim = h.dim, dp = h.dim_pad, lq = h.len_q;
-  const int64_t ldk = round_up(h.key_len, kLanes);
   const float c = scale * cpu::kLog2e;
-  float* kt = scratch(ws.kt, dim * ldk);
-  float* vt = scratch(ws.vt, dim * ldk);
-  pack_transposed(k, h.key_len, ldk, dim, kt, ldk);
-  pack_transposed(v, h.key_len, ldk, dim, vt, ldk);
+  const float* kt = pack_key_panels(k, h.key_len, dim, ws.kt);
+  const float* vt = pack_key_panels(v, h.key_len, dim, ws.vt);
   const float* k_rows = padded_rows(k, h.key_len, dim, dp, ws.k_pad);
   const float* q_rows = padded_rows(q, lq, dim, dp, ws.q_pad);
   const float* do_rows = padded_rows(dout, lq, dim, dp, ws.do_pad);
@@ -244,7 +253,7 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
     for (int64_t q0 = q_first; q0 < lq; q0 += kBlockQ) {
       const int64_t rows = std::min(kBlockQ, lq - q0);
       // P = exp2(S c - lse log2 e), zero where masked or where the row sees nothing.
-      small_gemm(int(rows), int(width), int(dim), q + q0 * dim, dim, 1, kt + k0, ldk, p, kBlockK, false);
+      small_gemm(int(rows), int(width), int(dim), q + q0 * dim, dim, 1, kt + k0 * dim, kBlockK, p, kBlockK, false);
       for (int64_t r = 0; r < rows; ++r) {
         float* pr = p + r * kBlockK;
         const float row_lse = lse[q0 + r];
@@ -257,7 +266,7 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
       }
       mask_block(h, q0, rows, k0, width, p, kBlockK, 0.0f);
       // dP = dO V^T, then dS = P (dP - delta)
-      small_gemm(int(rows), int(width), int(dim), dout + q0 * dim, dim, 1, vt + k0, ldk, ds, kBlockK, false);
+      small_gemm(int(rows), int(width), int(dim), dout + q0 * dim, dim, 1, vt + k0 * dim, kBlockK, ds, kBlockK, false);
       for (int64_t r = 0; r < rows; ++r) {
         float* dsr = ds + r * kBlockK;
         const float* pr = p + r * kBlockK;
