@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "attn/core/error.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 
 namespace attn {

@@ -6,7 +6,9 @@
 #include <initializer_list>
 
 #include "attn/core/error.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace attn::kernels {
 namespace {

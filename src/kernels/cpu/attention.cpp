@@ -23,6 +23,7 @@
 #include "attn/kernels/gemm.h"
 #include "attn/kernels/softmax.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/vec_math.h"
 #include "kernels/cpu/small_gemm.h"
 
 namespace attn::kernels {
@@ -196,7 +197,7 @@ void forward_block(const Head& h, int64_t head_index, const float* q, const floa
       const Vec vc = Vec::set1(c), shift = Vec::set1(-m[r] * c);
       Vec sum = Vec::zero();
       for (int64_t j = 0; j < width; j += kLanes) {
-        Vec p = cpu::exp2_bounded(cpu::fma(Vec::load(sr + j), vc, shift));
+        Vec p = cpu::exp2(cpu::fma(Vec::load(sr + j), vc, shift));
         p.store(sr + j);
         sum = sum + p;
       }
@@ -262,7 +263,7 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
           continue;
         }
         const Vec vc = Vec::set1(c), shift = Vec::set1(-row_lse * cpu::kLog2e);
-        for (int64_t j = 0; j < width; j += kLanes) cpu::exp2_bounded(cpu::fma(Vec::load(pr + j), vc, shift)).store(pr + j);
+        for (int64_t j = 0; j < width; j += kLanes) cpu::exp2(cpu::fma(Vec::load(pr + j), vc, shift)).store(pr + j);
       }
       mask_block(h, q0, rows, k0, width, p, kBlockK, 0.0f);
       // dP = dO V^T, then dS = P (dP - delta)

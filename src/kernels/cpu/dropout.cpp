@@ -7,6 +7,7 @@
 
 #include "attn/core/error.h"
 #include "attn/core/rng.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 
 namespace attn::kernels {

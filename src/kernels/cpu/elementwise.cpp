@@ -13,6 +13,7 @@
 #include "attn/core/allocator.h"
 #include "attn/core/error.h"
 #include "attn/kernels/reduce.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 
 namespace attn::kernels {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attn/core/error.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 
 namespace attn::kernels {

@@ -19,6 +19,7 @@
 
 #include "attn/core/error.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace attn::kernels {
 namespace {
@@ -124,8 +125,8 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const flo
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
     prefetch_step(pf + i);
     if (pw) prefetch_write_step(pw + i);
-    Vec a = cpu::exp_nonpos(Vec::load(x + i) - vm);
-    Vec b = cpu::exp_nonpos(Vec::load(x + i + kLanes) - vm);
+    Vec a = cpu::exp(Vec::load(x + i) - vm);
+    Vec b = cpu::exp(Vec::load(x + i + kLanes) - vm);
     if constexpr (kStore) {
       a.store(e + i);
       b.store(e + i + kLanes);
@@ -136,7 +137,7 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const flo
   prefetch_rest(pf, i, n);
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    Vec a = cpu::exp_nonpos(load(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
+    Vec a = cpu::exp(load(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
     if constexpr (kStore) store(e + i, a, cnt);
     s0 = s0 + a;
   }
@@ -208,7 +209,7 @@ void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_
   const Vec s = Vec::set1((s0 + s1).reduce_add());
   write_row<kStream>(dx, n, [&](int64_t i, int cnt) {
     const Vec yv = load(y + i, cnt);
-    return zero_where_less(fnma(cpu::exp_nonpos(min(Vec::zero(), yv)), s, load(dy + i, cnt)), yv, lowest);
+    return zero_where_less(fnma(cpu::exp(min(Vec::zero(), yv)), s, load(dy + i, cnt)), yv, lowest);
   });
 }
 
@@ -253,7 +254,7 @@ inline Vec column_max(const float* x, int64_t n, int64_t inner, int cnt) {
 inline Vec column_sum_exp(const float* x, float* e, int64_t n, int64_t inner, int cnt, Vec m) {
   Vec s = Vec::zero();
   for (int64_t k = 0; k < n; ++k) {
-    Vec v = cpu::exp_nonpos(load(x + k * inner, cnt, -kInf) - m);
+    Vec v = cpu::exp(load(x + k * inner, cnt, -kInf) - m);
     if (e) store(e + k * inner, v, cnt);
     s = s + v;
   }
@@ -375,7 +376,7 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t ou
     for (int64_t k = 0; k < n; ++k) {
       const int64_t at = base + k * inner;
       const Vec yv = load(y + at, cnt);
-      store(dx + at, zero_where_less(fnma(cpu::exp_nonpos(min(Vec::zero(), yv)), s, load(dy + at, cnt)), yv, lowest),
+      store(dx + at, zero_where_less(fnma(cpu::exp(min(Vec::zero(), yv)), s, load(dy + at, cnt)), yv, lowest),
             cnt);
     }
   });
