@@ -105,6 +105,16 @@ TEST(AutogradOps, ViewsAndAttention) {
   }
 }
 
+TEST(AutogradOps, SliceAndConcat) {
+  EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0], 1, 1, 3); }, {{2, 4, 3}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0], -1, -2, 5); }, {{3, 5}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return concat({x[0], x[1], x[0]}, 1); }, {{2, 1, 3}, {2, 4, 3}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return concat({x[0], x[1]}, -1); }, {{2, 3}, {2, 5}}));
+  Var a(Tensor::zeros({2, 3})), b(Tensor::zeros({3, 3}));
+  EXPECT_THROW(concat({a, b}, 1), Error);
+  EXPECT_THROW(slice(a, 1, 3, 3), Error);
+}
+
 TEST(AutogradOps, SmallNetworkEndToEnd) {
   // embedding -> linear -> tanh -> self-attention -> mean over time -> linear -> cross-entropy
   std::vector<int32_t> ids{1, 4, 2, 0, 3, 3};

@@ -1,0 +1,20 @@
+// Dropout as a module: active in training mode only; its own random stream (forked from the model's seed)
+// makes runs with the same seed identical.
+#pragma once
+#include "attn/core/rng.h"
+#include "attn/nn/module.h"
+
+namespace attn::nn {
+
+class Dropout : public Module {
+ public:
+  Dropout(float p, Rng& rng);
+  Var forward(const Var& x);
+  float p() const { return p_; }
+
+ private:
+  float p_;
+  Rng rng_;
+};
+
+}  // namespace attn::nn

@@ -1,0 +1,86 @@
+#include "attn/kernels/gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <omp.h>
+
+#include "attn/core/error.h"
+#include "support/test_util.h"
+
+namespace attn::kernels {
+namespace {
+
+using testing::all_close;
+using testing::random_floats;
+
+// C = alpha op(A) op(B) + beta C in double, A and B row-major as gemm() reads them.
+std::vector<double> reference(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                              int64_t lda, const float* b, int64_t ldb, float beta, const float* c, int64_t ldc) {
+  std::vector<double> out(size_t(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t p = 0; p < k; ++p)
+        acc += double(ta ? a[p * lda + i] : a[i * lda + p]) * double(tb ? b[j * ldb + p] : b[p * ldb + j]);
+      out[size_t(i * n + j)] = alpha * acc + beta * double(c[i * ldc + j]);
+    }
+  return out;
+}
+
+TEST(Gemm, MatchesDoubleReferenceForAllTransposesAndOddSizes) {
+  for (int64_t m : {1, 3, 17, 64})
+    for (int64_t n : {1, 5, 33})
+      for (int64_t k : {1, 7, 100})
+        for (bool ta : {false, true})
+          for (bool tb : {false, true}) {
+            const int64_t lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 1, ldc = n + 3;  // padded rows
+            auto a = random_floats((ta ? k : m) * lda), b = random_floats((tb ? n : k) * ldb);
+            auto c = random_floats(m * ldc);
+            auto want = reference(ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, -1.5f, c.data(), ldc);
+            gemm(ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, -1.5f, c.data(), ldc);
+            std::vector<float> got;
+            for (int64_t i = 0; i < m; ++i) got.insert(got.end(), c.begin() + i * ldc, c.begin() + i * ldc + n);
+            EXPECT_TRUE(all_close(got, want, 1e-5, 1e-5)) << m << "x" << n << "x" << k << " ta=" << ta << " tb=" << tb;
+          }
+}
+
+TEST(Gemm, LargeProductUsesTheBlasThreads) {
+  const int64_t m = 300, n = 257, k = 1000;
+  auto a = random_floats(m * k), b = random_floats(k * n);
+  std::vector<float> c(size_t(m * n));
+  gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+  EXPECT_TRUE(all_close(c, reference(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n),
+                        1e-4, 1e-4));
+}
+
+TEST(Gemm, BatchedSmallAndLargeProducts) {
+  for (auto [batch, m, n, k] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{7, 3, 5, 4}, {3, 130, 70, 200}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        auto a = random_floats(batch * m * k), b = random_floats(batch * k * n);
+        std::vector<float> c(size_t(batch * m * n), 0.0f);
+        gemm_batched(batch, ta, tb, m, n, k, 1.0f, a.data(), m * k, b.data(), k * n, 0.0f, c.data(), m * n);
+        for (int64_t i = 0; i < batch; ++i) {
+          std::vector<float> zero(size_t(m * n), 0.0f);
+          auto want = reference(ta, tb, m, n, k, 1.0f, a.data() + i * m * k, ta ? m : k, b.data() + i * k * n,
+                                tb ? k : n, 0.0f, zero.data(), n);
+          EXPECT_TRUE(all_close(c.data() + i * m * n, want.data(), m * n, 1e-4, 1e-5)) << "batch " << i;
+        }
+      }
+}
+
+TEST(Gemm, EmptyProductsAndBadLeadingDimensions) {
+  std::vector<float> a(4, 1.0f), c(4, 3.0f);
+  gemm(false, false, 2, 2, 0, 1.0f, a.data(), 0, a.data(), 2, 0.0f, c.data(), 2);  // k = 0: C = beta C
+  EXPECT_EQ(c, std::vector<float>(4, 0.0f));
+  try {
+    gemm(false, false, 2, 2, 2, 1.0f, a.data(), 1, a.data(), 2, 0.0f, c.data(), 2);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lda=1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(gemm(false, false, -1, 2, 2, 1.0f, a.data(), 2, a.data(), 2, 0.0f, c.data(), 2), Error);
+}
+
+}  // namespace
+}  // namespace attn::kernels
