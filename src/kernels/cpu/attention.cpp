@@ -220,7 +220,7 @@ void forward_block(const Head& h, int64_t head_index, const float* q, const floa
 }
 
 struct BackwardScratch {
-  std::vector<float> kt, vt, k_pad, q_pad, do_pad, dq, p, ds, dk, dv;
+  std::vector<float> kt, vt, k_pad, q_pad, do_pad, dq, p, ds, dk, dv, neg_lse2;
 };
 
 // All of one head's gradients from the key blocks [kb_begin, kb_end); dq_acc [len_q, dim_pad] accumulates
@@ -239,6 +239,9 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
   float* ds = scratch(ws.ds, kBlockQ * kBlockK);
   float* dk_acc = scratch(ws.dk, kBlockK * dp);
   float* dv_acc = scratch(ws.dv, kBlockK * dp);
+  float* neg_lse2 = scratch(ws.neg_lse2, lq);  // -lse log2 e per query row (-inf: the row sees nothing)
+  for (int64_t i = 0; i < lq; ++i) neg_lse2[i] = lse[i] == kNegInf ? kNegInf : -lse[i] * cpu::kLog2e;
+  const Vec vc = Vec::set1(c);
 
   for (int64_t kb = kb_begin; kb < kb_end; ++kb) {
     const int64_t k0 = kb * kBlockK;
@@ -253,27 +256,16 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
     const int64_t q_first = h.causal ? std::max<int64_t>(k0 - h.offset(), 0) : 0;  // earlier queries see none
     for (int64_t q0 = q_first; q0 < lq; q0 += kBlockQ) {
       const int64_t rows = std::min(kBlockQ, lq - q0);
-      // P = exp2(S c - lse log2 e), zero where masked or where the row sees nothing.
-      small_gemm(int(rows), int(width), int(dim), q + q0 * dim, dim, 1, kt + k0 * dim, kBlockK, p, kBlockK, false);
-      for (int64_t r = 0; r < rows; ++r) {
-        float* pr = p + r * kBlockK;
-        const float row_lse = lse[q0 + r];
-        if (row_lse == kNegInf) {
-          std::fill(pr, pr + width, 0.0f);
-          continue;
-        }
-        const Vec vc = Vec::set1(c), shift = Vec::set1(-row_lse * cpu::kLog2e);
-        for (int64_t j = 0; j < width; j += kLanes) cpu::exp2(cpu::fma(Vec::load(pr + j), vc, shift)).store(pr + j);
-      }
+      // P = exp2(S c - lse log2 e), computed as each tile of S leaves the registers; a row that sees nothing
+      // has lse = -inf, a shift of -inf and so P = 0.
+      const float* shift = neg_lse2 + q0;
+      small_gemm(int(rows), int(width), int(dim), q + q0 * dim, dim, 1, kt + k0 * dim, kBlockK, p, kBlockK, false,
+                 [&](int r, int, Vec s) { return cpu::exp2(cpu::fma(s, vc, Vec::set1(shift[r]))); });
       mask_block(h, q0, rows, k0, width, p, kBlockK, 0.0f);
-      // dP = dO V^T, then dS = P (dP - delta)
-      small_gemm(int(rows), int(width), int(dim), dout + q0 * dim, dim, 1, vt + k0 * dim, kBlockK, ds, kBlockK, false);
-      for (int64_t r = 0; r < rows; ++r) {
-        float* dsr = ds + r * kBlockK;
-        const float* pr = p + r * kBlockK;
-        const Vec d = Vec::set1(delta[q0 + r]);
-        for (int64_t j = 0; j < width; j += kLanes) (Vec::load(pr + j) * (Vec::load(dsr + j) - d)).store(dsr + j);
-      }
+      // dS = P (dO V^T - delta), likewise fused into the dP product.
+      const float* d = delta + q0;
+      small_gemm(int(rows), int(width), int(dim), dout + q0 * dim, dim, 1, vt + k0 * dim, kBlockK, ds, kBlockK, false,
+                 [&](int r, int j, Vec dp_) { return Vec::load(p + r * kBlockK + j) * (dp_ - Vec::set1(d[r])); });
       // dV[keys, dp] += P^T dO ; dK[keys, dp] += dS^T Q ; dQ[rows, dp] += dS K
       small_gemm(int(keys), int(dp), int(rows), p, 1, kBlockK, do_rows + q0 * dp, dp, dv_acc, dp, true);
       small_gemm(int(keys), int(dp), int(rows), ds, 1, kBlockK, q_rows + q0 * dp, dp, dk_acc, dp, true);

@@ -13,9 +13,15 @@ namespace attn::kernels::cpu {
 constexpr int kTileRows = 6;
 constexpr int kTileVecs = kLanes == 16 ? 4 : 2;
 
-template <int MR, int NV>
+// Applied to each finished vector of C before it is stored: epilogue(row, col, value) with the position of the
+// vector's first lane in C. Fusing an elementwise step here saves a pass over C.
+struct NoEpilogue {
+  Vec operator()(int, int, Vec v) const { return v; }
+};
+
+template <int MR, int NV, class Epilogue>
 inline void gemm_tile(int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb, float* c,
-                      int64_t ldc, bool accumulate) {
+                      int64_t ldc, bool accumulate, int row0, int col0, const Epilogue& epilogue) {
   Vec acc[MR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
@@ -35,34 +41,35 @@ inline void gemm_tile(int k, const float* a, int64_t rsa, int64_t csa, const flo
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v].store(c + r * ldc + v * kLanes);
+    for (int v = 0; v < NV; ++v) epilogue(row0 + r, col0 + v * kLanes, acc[r][v]).store(c + r * ldc + v * kLanes);
 }
 
-template <int MR>
+template <int MR, class Epilogue>
 inline void gemm_row_block(int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb,
-                           float* c, int64_t ldc, bool accumulate) {
+                           float* c, int64_t ldc, bool accumulate, int row0, const Epilogue& epilogue) {
   int j = 0;
   for (; j + kTileVecs * kLanes <= n; j += kTileVecs * kLanes) {
-    gemm_tile<MR, kTileVecs>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate);
+    gemm_tile<MR, kTileVecs>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate, row0, j, epilogue);
   }
-  for (; j < n; j += kLanes) gemm_tile<MR, 1>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate);
+  for (; j < n; j += kLanes) gemm_tile<MR, 1>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate, row0, j, epilogue);
 }
 
 // C[m x n] (=|+=) A[m x k] * B[k x n]; A(i, p) = a[i*rsa + p*csa]. n % kLanes == 0.
+template <class Epilogue = NoEpilogue>
 inline void small_gemm(int m, int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb,
-                       float* c, int64_t ldc, bool accumulate) {
+                       float* c, int64_t ldc, bool accumulate, const Epilogue& epilogue = {}) {
   int i = 0;
   for (; i + kTileRows <= m; i += kTileRows) {
-    gemm_row_block<kTileRows>(n, k, a + i * rsa, rsa, csa, b, ldb, c + i * ldc, ldc, accumulate);
+    gemm_row_block<kTileRows>(n, k, a + i * rsa, rsa, csa, b, ldb, c + i * ldc, ldc, accumulate, i, epilogue);
   }
   const float* ai = a + i * rsa;
   float* ci = c + i * ldc;
   switch (m - i) {
-    case 5: gemm_row_block<5>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
-    case 4: gemm_row_block<4>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
-    case 3: gemm_row_block<3>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
-    case 2: gemm_row_block<2>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
-    case 1: gemm_row_block<1>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate); break;
+    case 5: gemm_row_block<5>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    case 4: gemm_row_block<4>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    case 3: gemm_row_block<3>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    case 2: gemm_row_block<2>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    case 1: gemm_row_block<1>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
     default: break;
   }
 }
