@@ -55,7 +55,9 @@ TEST(MultiheadAttention, WeightsAreTheHeadMeanAndRespectPadding) {
   for (int64_t i = 0; i < 5; ++i)
     for (int64_t j = 0; j < 5; ++j) {
       EXPECT_NEAR(mean.at({1, i, j}), 0.5f * (per_head.at({1, 0, i, j}) + per_head.at({1, 1, i, j})), 1e-6);
-      if (j >= 3) EXPECT_EQ(mean.at({1, i, j}), 0.0f);
+      if (j >= 3) {
+        EXPECT_EQ(mean.at({1, i, j}), 0.0f);
+      }
     }
 }
 

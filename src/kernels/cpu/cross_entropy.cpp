@@ -21,30 +21,14 @@ namespace {
 
 using cpu::kLanes;
 using cpu::Vec;
+using cpu::load_n;
+using cpu::write_row;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int64_t kParallelMin = int64_t{1} << 15;   // elements; see softmax.cpp
 constexpr int64_t kStreamBytes = int64_t{16} << 20;  // see softmax.cpp
 
-inline Vec load(const float* p, int cnt, float fill = 0.0f) {
-  return cnt == kLanes ? Vec::load(p) : Vec::load_partial(p, cnt, fill);
-}
 
-// out[i] = f(i, cnt) for vectors of cnt lanes at i; streaming stores need an aligned address, so an unaligned
-// head goes through an ordinary masked store.
-template <bool kStream, class F>
-inline void write_row(float* out, int64_t n, F&& f) {
-  int64_t i = 0;
-  if constexpr (kStream) {
-    const int64_t head = std::min<int64_t>(n, cpu::floats_to_alignment(out));
-    if (head > 0) f(0, int(head)).store_partial(out, int(head));
-    i = head;
-    for (; i + kLanes <= n; i += kLanes) cpu::stream(out + i, f(i, kLanes));
-  } else {
-    for (; i + kLanes <= n; i += kLanes) f(i, kLanes).store(out + i);
-  }
-  if (i < n) f(i, int(n - i)).store_partial(out + i, int(n - i));
-}
 
 // Validates everything before the parallel region and returns the number of rows that count.
 int64_t check_args(const char* op, const float* logits, const int32_t* targets, int64_t rows, int64_t classes,
@@ -83,8 +67,8 @@ inline void row_max_sum(const float* x, int64_t n, float* max_out, float* sum_ou
   }
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    m0 = max(m0, load(x + i, cnt, -kInf));
-    if constexpr (kSum) s0 = s0 + load(x + i, cnt);
+    m0 = max(m0, load_n(x + i, cnt, -kInf));
+    if constexpr (kSum) s0 = s0 + load_n(x + i, cnt);
   }
   *max_out = max(max(m0, m1), max(m2, m3)).reduce_max();
   if constexpr (kSum) *sum_out = ((s0 + s1) + (s2 + s3)).reduce_add();
@@ -106,7 +90,7 @@ inline float row_sum_exp(const float* x, int64_t n, float m, const float* pf) {
   for (int64_t j = i; j < n; j += kLineFloats) prefetch(pf + j);
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    s0 = s0 + cpu::exp(load(x + i, cnt, -kInf) - vm);
+    s0 = s0 + cpu::exp(load_n(x + i, cnt, -kInf) - vm);
   }
   return (s0 + s1).reduce_add();
 }
@@ -134,7 +118,7 @@ void row_grad(const float* x, float* d, int64_t classes, int32_t target, float l
   const Vec vl = Vec::set1(lse), vg = Vec::set1(g), voff = Vec::set1(-g * eps / float(classes));
   const float hit = g * (1.0f - eps);
   write_row<kStream>(d, classes, [&](int64_t i, int cnt) {
-    Vec v = fma(cpu::exp(load(x + i, cnt) - vl), vg, voff);  // x - lse <= 0 but for rounding
+    Vec v = fma(cpu::exp(load_n(x + i, cnt) - vl), vg, voff);  // x - lse <= 0 but for rounding
     if (target >= i && target < i + cnt) {  // once per row: patch the target's lane through memory
       alignas(64) float a[kLanes];
       v.store(a);

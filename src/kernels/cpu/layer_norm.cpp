@@ -17,6 +17,8 @@ namespace {
 
 using cpu::kLanes;
 using cpu::Vec;
+using cpu::load_n;
+using cpu::store_n;
 
 // f(i, cnt) for each vector step of a row of n floats; cnt < kLanes only for the last.
 template <class F>
@@ -24,16 +26,6 @@ inline void for_each_vec(int64_t n, F f) {
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) f(i, kLanes);
   if (i < n) f(i, static_cast<int>(n - i));
-}
-inline Vec load(const float* p, int cnt, float fill = 0.0f) {
-  return cnt == kLanes ? Vec::load(p) : Vec::load_partial(p, cnt, fill);
-}
-inline void store(float* p, Vec v, int cnt) {
-  if (cnt == kLanes) {
-    v.store(p);
-  } else {
-    v.store_partial(p, cnt);
-  }
 }
 
 void check_args(const char* op, int64_t rows, int64_t n, std::initializer_list<const void*> ptrs) {
@@ -58,22 +50,22 @@ void layer_norm_forward(int64_t rows, int64_t n, const float* x, const float* ga
       // the float sum, and x - x[0] is exact for values within a factor of 2 of each other.
       const Vec x0 = Vec::set1(xr[0]);
       Vec acc = Vec::zero();
-      for_each_vec(n, [&](int64_t i, int cnt) { acc = acc + (load(xr + i, cnt, xr[0]) - x0); });
+      for_each_vec(n, [&](int64_t i, int cnt) { acc = acc + (load_n(xr + i, cnt, xr[0]) - x0); });
       const float shift = acc.reduce_add() / static_cast<float>(n);  // mean - x[0]
       const Vec vshift = Vec::set1(shift);
       acc = Vec::zero();
       for_each_vec(n, [&](int64_t i, int cnt) {
-        const Vec d = (load(xr + i, cnt, xr[0] + shift) - x0) - vshift;  // missing lanes: 0 up to a rounding
+        const Vec d = (load_n(xr + i, cnt, xr[0] + shift) - x0) - vshift;  // missing lanes: 0 up to a rounding
         acc = cpu::fma(d, d, acc);
       });
       const float var = acc.reduce_add() / static_cast<float>(n);
       const float mu = xr[0] + shift, rs = 1.0f / std::sqrt(var + eps);
       const Vec vrs = Vec::set1(rs);
       for_each_vec(n, [&](int64_t i, int cnt) {
-        const Vec xhat = ((load(xr + i, cnt) - x0) - vshift) * vrs;
-        const Vec g = gamma ? load(gamma + i, cnt) : one;
-        const Vec b = beta ? load(beta + i, cnt) : Vec::zero();
-        store(yr + i, cpu::fma(xhat, g, b), cnt);
+        const Vec xhat = ((load_n(xr + i, cnt) - x0) - vshift) * vrs;
+        const Vec g = gamma ? load_n(gamma + i, cnt) : one;
+        const Vec b = beta ? load_n(beta + i, cnt) : Vec::zero();
+        store_n(yr + i, cpu::fma(xhat, g, b), cnt);
       });
       if (mean) mean[r] = mu;
       if (rstd) rstd[r] = rs;
@@ -103,20 +95,20 @@ void layer_norm_backward(int64_t rows, int64_t n, const float* x, const float* g
       const Vec vmu = Vec::set1(mean[r]), vrs = Vec::set1(rstd[r]);
       Vec sum_g = Vec::zero(), sum_gx = Vec::zero();
       for_each_vec(n, [&](int64_t i, int cnt) {
-        const Vec xhat = (load(xr + i, cnt) - vmu) * vrs;
-        const Vec d = load(dyr + i, cnt);
-        const Vec g = gamma ? d * load(gamma + i, cnt) : d;
+        const Vec xhat = (load_n(xr + i, cnt) - vmu) * vrs;
+        const Vec d = load_n(dyr + i, cnt);
+        const Vec g = gamma ? d * load_n(gamma + i, cnt) : d;
         sum_g = sum_g + g;
         sum_gx = cpu::fma(g, xhat, sum_gx);
-        if (pg) store(pg + i, cpu::fma(d, xhat, load(pg + i, cnt)), cnt);
-        if (pb) store(pb + i, d + load(pb + i, cnt), cnt);
+        if (pg) store_n(pg + i, cpu::fma(d, xhat, load_n(pg + i, cnt)), cnt);
+        if (pb) store_n(pb + i, d + load_n(pb + i, cnt), cnt);
       });
       const Vec mg = Vec::set1(sum_g.reduce_add() * inv_n), mgx = Vec::set1(sum_gx.reduce_add() * inv_n);
       for_each_vec(n, [&](int64_t i, int cnt) {
-        const Vec xhat = (load(xr + i, cnt) - vmu) * vrs;
-        const Vec d = load(dyr + i, cnt);
-        const Vec g = gamma ? d * load(gamma + i, cnt) : d;
-        store(dxr + i, vrs * cpu::fnma(xhat, mgx, g - mg), cnt);
+        const Vec xhat = (load_n(xr + i, cnt) - vmu) * vrs;
+        const Vec d = load_n(dyr + i, cnt);
+        const Vec g = gamma ? d * load_n(gamma + i, cnt) : d;
+        store_n(dxr + i, vrs * cpu::fnma(xhat, mgx, g - mg), cnt);
       });
     }
   });

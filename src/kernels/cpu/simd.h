@@ -117,6 +117,37 @@ inline int64_t floats_to_alignment(const float* p) {
 }
 }  // namespace attn::kernels::cpu
 
+// ---- Row helpers ----------------------------------------------------------------------------------------------
+namespace attn::kernels::cpu {
+// Loads cnt (1..kLanes) floats; missing lanes get `fill`. The full case folds away when cnt is kLanes.
+inline Vec load_n(const float* p, int cnt, float fill = 0.0f) {
+  return cnt == kLanes ? Vec::load(p) : Vec::load_partial(p, cnt, fill);
+}
+inline void store_n(float* p, Vec v, int cnt) {
+  if (cnt == kLanes) {
+    v.store(p);
+  } else {
+    v.store_partial(p, cnt);
+  }
+}
+
+// out[i] = f(i, cnt) for vectors of cnt lanes at i. Streaming stores need an aligned address, so the row's
+// unaligned head goes through an ordinary masked store.
+template <bool kStream, class F>
+inline void write_row(float* out, int64_t n, F&& f) {
+  int64_t i = 0;
+  if constexpr (kStream) {
+    const int64_t head = n < floats_to_alignment(out) ? n : floats_to_alignment(out);
+    if (head > 0) f(0, int(head)).store_partial(out, int(head));
+    i = head;
+    for (; i + kLanes <= n; i += kLanes) stream(out + i, f(i, kLanes));
+  } else {
+    for (; i + kLanes <= n; i += kLanes) f(i, kLanes).store(out + i);
+  }
+  if (i < n) f(i, int(n - i)).store_partial(out + i, int(n - i));
+}
+}  // namespace attn::kernels::cpu
+
 // ---- Sign bits ------------------------------------------------------------------------------------------------
 namespace attn::kernels::cpu {
 #if defined(__AVX512F__)

@@ -26,6 +26,9 @@ namespace {
 
 using cpu::kLanes;
 using cpu::Vec;
+using cpu::load_n;
+using cpu::store_n;
+using cpu::write_row;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 // Below this many elements a parallel region costs more than it saves.
@@ -51,33 +54,7 @@ int64_t check_args(const char* op, int64_t outer, int64_t n, int64_t inner, std:
   return total;
 }
 
-// Loads cnt (1..kLanes) floats; missing lanes get `fill`. The full case folds away when cnt is kLanes.
-inline Vec load(const float* p, int cnt, float fill = 0.0f) {
-  return cnt == kLanes ? Vec::load(p) : Vec::load_partial(p, cnt, fill);
-}
-inline void store(float* p, Vec v, int cnt) {
-  if (cnt == kLanes) {
-    v.store(p);
-  } else {
-    v.store_partial(p, cnt);
-  }
-}
 
-// out[i] = f(i, cnt) for vectors of cnt lanes at i. Streaming stores need an aligned address, so the row's
-// unaligned head goes through an ordinary masked store.
-template <bool kStream, class F>
-inline void write_row(float* out, int64_t n, F&& f) {
-  int64_t i = 0;
-  if constexpr (kStream) {
-    const int64_t head = std::min<int64_t>(n, cpu::floats_to_alignment(out));
-    if (head > 0) f(0, int(head)).store_partial(out, int(head));
-    i = head;
-    for (; i + kLanes <= n; i += kLanes) cpu::stream(out + i, f(i, kLanes));
-  } else {
-    for (; i + kLanes <= n; i += kLanes) f(i, kLanes).store(out + i);
-  }
-  if (i < n) f(i, int(n - i)).store_partial(out + i, int(n - i));
-}
 
 // Four accumulators: max has a short latency but the loads come two a cycle.
 inline float row_max(const float* x, int64_t n) {
@@ -137,8 +114,8 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const flo
   prefetch_rest(pf, i, n);
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    Vec a = cpu::exp(load(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
-    if constexpr (kStore) store(e + i, a, cnt);
+    Vec a = cpu::exp(load_n(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
+    if constexpr (kStore) store_n(e + i, a, cnt);
     s0 = s0 + a;
   }
   return (s0 + s1).reduce_add();
@@ -162,7 +139,7 @@ void softmax_row(const float* x, float* y, int64_t n, float* scratch) {
   float* e = scratch ? scratch : y;
   float* pw = kStream || e == y ? nullptr : y;  // streaming stores need no line fetched
   const Vec inv = Vec::set1(inv_sum(row_sum_exp<true>(x, n, m, e, x + prefetch_distance(n), pw)));
-  write_row<kStream>(y, n, [&](int64_t i, int cnt) { return load(e + i, cnt) * inv; });
+  write_row<kStream>(y, n, [&](int64_t i, int cnt) { return load_n(e + i, cnt) * inv; });
 }
 
 template <bool kStream>
@@ -170,7 +147,7 @@ void log_softmax_row(const float* x, float* y, int64_t n) {
   const float m = shift_for(row_max(x, n));
   const float s = row_sum_exp<false>(x, n, m, nullptr, x + prefetch_distance(n));
   const Vec vm = Vec::set1(m), ls = Vec::set1(log_sum(s));
-  write_row<kStream>(y, n, [&](int64_t i, int cnt) { return (load(x + i, cnt) - vm) - ls; });
+  write_row<kStream>(y, n, [&](int64_t i, int cnt) { return (load_n(x + i, cnt) - vm) - ls; });
 }
 
 // Reads y and dy from memory in the dot product; the second pass finds them in cache.
@@ -184,11 +161,11 @@ void softmax_backward_row(const float* y, const float* dy, float* dx, int64_t n)
   }
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    s0 = fma(load(y + i, cnt), load(dy + i, cnt), s0);
+    s0 = fma(load_n(y + i, cnt), load_n(dy + i, cnt), s0);
   }
   const Vec s = Vec::set1((s0 + s1).reduce_add());
   // dx may be dy: each vector of dy is read before the same vector of dx is written.
-  write_row<kStream>(dx, n, [&](int64_t i, int cnt) { return load(y + i, cnt) * (load(dy + i, cnt) - s); });
+  write_row<kStream>(dx, n, [&](int64_t i, int cnt) { return load_n(y + i, cnt) * (load_n(dy + i, cnt) - s); });
 }
 
 // y < -FLT_MAX is y == -inf: those entries neither give nor get gradient. y is a log-probability, <= 0, so
@@ -204,12 +181,12 @@ void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_
   }
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    s0 = s0 + zero_where_less(load(dy + i, cnt), load(y + i, cnt), lowest);
+    s0 = s0 + zero_where_less(load_n(dy + i, cnt), load_n(y + i, cnt), lowest);
   }
   const Vec s = Vec::set1((s0 + s1).reduce_add());
   write_row<kStream>(dx, n, [&](int64_t i, int cnt) {
-    const Vec yv = load(y + i, cnt);
-    return zero_where_less(fnma(cpu::exp(min(Vec::zero(), yv)), s, load(dy + i, cnt)), yv, lowest);
+    const Vec yv = load_n(y + i, cnt);
+    return zero_where_less(fnma(cpu::exp(min(Vec::zero(), yv)), s, load_n(dy + i, cnt)), yv, lowest);
   });
 }
 
@@ -247,15 +224,15 @@ void for_column_blocks(int64_t outer, int64_t inner, int64_t total, Block&& bloc
 // Column max over n rows spaced `inner` apart.
 inline Vec column_max(const float* x, int64_t n, int64_t inner, int cnt) {
   Vec m = Vec::set1(-kInf);
-  for (int64_t k = 0; k < n; ++k) m = max(m, load(x + k * inner, cnt, -kInf));
+  for (int64_t k = 0; k < n; ++k) m = max(m, load_n(x + k * inner, cnt, -kInf));
   return per_lane(m, shift_for);
 }
 
 inline Vec column_sum_exp(const float* x, float* e, int64_t n, int64_t inner, int cnt, Vec m) {
   Vec s = Vec::zero();
   for (int64_t k = 0; k < n; ++k) {
-    Vec v = cpu::exp(load(x + k * inner, cnt, -kInf) - m);
-    if (e) store(e + k * inner, v, cnt);
+    Vec v = cpu::exp(load_n(x + k * inner, cnt, -kInf) - m);
+    if (e) store_n(e + k * inner, v, cnt);
     s = s + v;
   }
   return s;
@@ -291,7 +268,7 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t
     float* yb = y + o * n * inner + j;
     const Vec m = column_max(xb, n, inner, cnt);
     const Vec inv = per_lane(column_sum_exp(xb, yb, n, inner, cnt, m), inv_sum);
-    for (int64_t k = 0; k < n; ++k) store(yb + k * inner, load(yb + k * inner, cnt) * inv, cnt);
+    for (int64_t k = 0; k < n; ++k) store_n(yb + k * inner, load_n(yb + k * inner, cnt) * inv, cnt);
   });
 }
 
@@ -316,7 +293,7 @@ void log_softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int
     float* yb = y + o * n * inner + j;
     const Vec m = column_max(xb, n, inner, cnt);
     const Vec ls = per_lane(column_sum_exp(xb, nullptr, n, inner, cnt, m), log_sum);
-    for (int64_t k = 0; k < n; ++k) store(yb + k * inner, (load(xb + k * inner, cnt) - m) - ls, cnt);
+    for (int64_t k = 0; k < n; ++k) store_n(yb + k * inner, (load_n(xb + k * inner, cnt) - m) - ls, cnt);
   });
 }
 
@@ -340,10 +317,10 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer,
   for_column_blocks(outer, inner, total, [&](int64_t o, int64_t j, int cnt) {
     const int64_t base = o * n * inner + j;
     Vec s = Vec::zero();
-    for (int64_t k = 0; k < n; ++k) s = fma(load(y + base + k * inner, cnt), load(dy + base + k * inner, cnt), s);
+    for (int64_t k = 0; k < n; ++k) s = fma(load_n(y + base + k * inner, cnt), load_n(dy + base + k * inner, cnt), s);
     for (int64_t k = 0; k < n; ++k) {
       const int64_t at = base + k * inner;
-      store(dx + at, load(y + at, cnt) * (load(dy + at, cnt) - s), cnt);
+      store_n(dx + at, load_n(y + at, cnt) * (load_n(dy + at, cnt) - s), cnt);
     }
   });
 }
@@ -371,12 +348,12 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t ou
     Vec s = Vec::zero();
     for (int64_t k = 0; k < n; ++k) {
       const int64_t at = base + k * inner;
-      s = s + zero_where_less(load(dy + at, cnt), load(y + at, cnt), lowest);
+      s = s + zero_where_less(load_n(dy + at, cnt), load_n(y + at, cnt), lowest);
     }
     for (int64_t k = 0; k < n; ++k) {
       const int64_t at = base + k * inner;
-      const Vec yv = load(y + at, cnt);
-      store(dx + at, zero_where_less(fnma(cpu::exp(min(Vec::zero(), yv)), s, load(dy + at, cnt)), yv, lowest),
+      const Vec yv = load_n(y + at, cnt);
+      store_n(dx + at, zero_where_less(fnma(cpu::exp(min(Vec::zero(), yv)), s, load_n(dy + at, cnt)), yv, lowest),
             cnt);
     }
   });
