@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/core/error.h"
 #include "attn/io/safetensors.h"
 #include "attn/nn/module.h"
 #include "support/test_util.h"
