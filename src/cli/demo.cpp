@@ -13,16 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "attn/autograd/ops/activation.h"
-#include "attn/autograd/ops/arithmetic.h"
-#include "attn/autograd/ops/embedding.h"
 #include "attn/autograd/ops/loss.h"
-#include "attn/autograd/ops/matmul.h"
-#include "attn/autograd/ops/reduce.h"
-#include "attn/autograd/ops/shape.h"
-#include "attn/autograd/ops/softmax.h"
 #include "attn/core/rng.h"
 #include "attn/kernels/elementwise.h"
+#include "attn/nn/attention/pooling.h"
+#include "attn/nn/embedding.h"
+#include "attn/nn/linear.h"
 
 namespace attn::cli {
 namespace {
@@ -54,27 +50,23 @@ std::vector<int32_t> make_sentence(const Vocabulary& vocab, int label, Rng& rng)
   return s;
 }
 
-struct Model {
-  Var embed, w, b, v, out_w, out_b;  // v scores the tanh(W e + b) keys: additive (Bahdanau) pooling
-  std::vector<Var> params() const { return {embed, w, b, v, out_w, out_b}; }
+// embedding -> additive attention pooling -> linear
+class Model : public nn::Module {
+ public:
+  Model(int64_t vocab, int64_t dim, Rng& rng)
+      : embed(register_module("embed", std::make_shared<nn::Embedding>(vocab, dim, rng))),
+        pool(register_module("pool", std::make_shared<nn::AttentionPooling>(dim, dim, rng))),
+        out(register_module("out", std::make_shared<nn::Linear>(dim, 2, rng))) {}
+
+  // ids [batch, kLength] -> logits [batch, 2]; weights receives the attention weights [batch, kLength].
+  Var forward(const std::vector<int32_t>& ids, int64_t batch, Tensor* weights) const {
+    return out->forward(pool->forward(embed->forward(ids, {batch, kLength}), {}, weights));
+  }
+
+  std::shared_ptr<nn::Embedding> embed;
+  std::shared_ptr<nn::AttentionPooling> pool;
+  std::shared_ptr<nn::Linear> out;
 };
-
-Var param(Rng& rng, const Shape& shape, float range) {
-  Tensor t = Tensor::empty(shape);
-  fill_uniform(rng, t.data(), t.numel(), -range, range);
-  return Var(t, true);
-}
-
-// ids [batch, kLength] -> logits [batch, 2]; weights receives the attention weights [batch, kLength].
-Var forward(const Model& m, const std::vector<int32_t>& ids, int64_t batch, Tensor* weights) {
-  Var e = autograd::embedding(m.embed, ids, {batch, kLength});                        // [B, T, d]
-  Var keys = autograd::tanh(autograd::linear(e, m.w, m.b));                           // [B, T, d]
-  Var scores = autograd::reshape(autograd::linear(keys, m.v), {batch, kLength});      // [B, T]
-  Var a = autograd::softmax(scores, 1);                                               // [B, T]
-  if (weights) *weights = a.value();
-  Var pooled = autograd::sum(autograd::reshape(a, {batch, kLength, 1}) * e, 1);      // [B, d]
-  return autograd::linear(pooled, m.out_w, m.out_b);                                  // [B, 2]
-}
 
 void print_heatmap(const Vocabulary& vocab, const std::vector<int32_t>& ids, const float* w, int label,
                    int predicted, bool color) {
@@ -101,9 +93,7 @@ int run_demo(const DemoOptions& opt) {
   Rng rng(opt.seed);
   const int64_t dim = 16, batch = 32;
   Rng init = rng.fork(1), data = rng.fork(2);
-  Model m{param(init, {int64_t(vocab.words.size()), dim}, 0.5f), param(init, {dim, dim}, 0.25f),
-          param(init, {dim}, 0.0f), param(init, {1, dim}, 0.25f), param(init, {2, dim}, 0.25f),
-          param(init, {2}, 0.0f)};
+  Model m(int64_t(vocab.words.size()), dim, init);
 
   fmt::print("attn demo: additive attention pooling over {}-word sentences, vocabulary {}, {} steps of SGD\n",
              kLength, vocab.words.size(), opt.steps);
@@ -120,9 +110,9 @@ int run_demo(const DemoOptions& opt) {
   std::vector<int32_t> ids, labels;
   for (int step = 1; step <= opt.steps; ++step) {
     make_batch(ids, labels);
-    Var loss = autograd::cross_entropy(forward(m, ids, batch, nullptr), labels);
+    Var loss = autograd::cross_entropy(m.forward(ids, batch, nullptr), labels);
     loss.backward();
-    for (Var& p : m.params()) {  // plain SGD; attn's optimizers live in optim/
+    for (Var p : m.parameters()) {  // plain SGD, to keep the demo to the core
       kernels::axpy(p.numel(), -opt.learning_rate, p.grad().data(), p.value().data());
       p.zero_grad();
     }
@@ -134,13 +124,13 @@ int run_demo(const DemoOptions& opt) {
   Tensor weights;
   for (int round = 0; round < 8; ++round) {
     make_batch(ids, labels);
-    Tensor logits = forward(m, ids, batch, &weights).value();
+    Tensor logits = m.forward(ids, batch, &weights).value();
     for (int64_t i = 0; i < batch; ++i) correct += (logits.at({i, 1}) > logits.at({i, 0})) == (labels[size_t(i)] == 1);
     total += int(batch);
   }
   fmt::print("held-out accuracy: {:.1f}% ({} / {})\n", 100.0 * correct / total, correct, total);
   fmt::print("attention weights of the last sentences (the sentiment words should carry the weight):\n");
-  Tensor logits = forward(m, ids, batch, &weights).value();
+  Tensor logits = m.forward(ids, batch, &weights).value();
   for (int64_t i = 0; i < 4; ++i) {
     std::vector<int32_t> s(ids.begin() + i * kLength, ids.begin() + (i + 1) * kLength);
     print_heatmap(vocab, s, weights.data() + i * kLength, labels[size_t(i)], logits.at({i, 1}) > logits.at({i, 0}),

@@ -21,6 +21,7 @@ TransformerLayerOptions tiny(bool norm_first, float dropout = 0.0f) {
   o.dim_feedforward = 10;
   o.dropout = dropout;
   o.norm_first = norm_first;
+  o.activation = Activation::kGelu;  // smooth, so finite differences never straddle relu's kink
   return o;
 }
 
