@@ -17,6 +17,8 @@
 namespace attn::kernels {
 namespace {
 
+using testing::expect_error;
+
 using attn::testing::all_close;
 using attn::testing::numeric_gradient;
 using attn::testing::random_floats;
@@ -284,18 +286,6 @@ TEST(SoftmaxBackward, LargeArraysMatchClosedForm) {
 }
 
 // ---- arguments --------------------------------------------------------------------------------------------------
-
-// Runs f, which must throw attn::Error whose message holds every one of `parts`.
-template <class F>
-void expect_error(F&& f, std::initializer_list<const char*> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no attn::Error thrown; expected one mentioning " << *parts.begin();
-  } catch (const attn::Error& e) {
-    const std::string what = e.what();
-    for (const char* p : parts) EXPECT_NE(what.find(p), std::string::npos) << "'" << what << "' lacks '" << p << "'";
-  }
-}
 
 TEST(SoftmaxForward, BadArgumentsThrowNamingOpAndShape) {
   std::vector<float> a(64), b(64);

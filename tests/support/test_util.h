@@ -3,6 +3,8 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include "attn/core/error.h"
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -50,6 +52,18 @@ inline ::testing::AssertionResult all_close(const std::vector<float>& actual, co
     return ::testing::AssertionFailure() << "size " << actual.size() << " != " << expected.size();
   }
   return all_close(actual.data(), expected.data(), static_cast<int64_t>(actual.size()), rtol, atol);
+}
+
+// Runs f, which must throw attn::Error whose message holds every one of `parts`.
+template <class F>
+void expect_error(F&& f, std::initializer_list<const char*> parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no attn::Error thrown; expected one mentioning " << *parts.begin();
+  } catch (const attn::Error& e) {
+    const std::string what = e.what();
+    for (const char* p : parts) EXPECT_NE(what.find(p), std::string::npos) << "'" << what << "' lacks '" << p << "'";
+  }
 }
 
 // d f / d x[i] by central differences, evaluated in double.
