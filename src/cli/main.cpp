@@ -9,6 +9,7 @@
 #include "attn/core/error.h"
 #include "attn/core/threads.h"
 #include "attn/kernels/gemm.h"
+#include "cli/classify.h"
 #include "cli/demo.h"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--seed", demo.seed, "Random seed");
   demo_cmd->add_flag("!--no-color", demo.color, "Plain output even on a terminal");
 
+  CLI::App* classify_cmd = nullptr;
+  auto run_classify = attn::cli::add_classify_command(app, classify_cmd);
+
   auto* info_cmd = app.add_subcommand("info", "Print the build's CPU kernels and BLAS");
 
   try {
@@ -36,6 +40,7 @@ int main(int argc, char** argv) {
   try {
     if (threads > 0) attn::set_num_threads(threads);
     if (*demo_cmd) return attn::cli::run_demo(demo);
+    if (*classify_cmd) return run_classify();
     if (*info_cmd) {
       fmt::print("attn 0.1.0\nthreads: {}\nBLAS: {}\n", attn::num_threads(), attn::kernels::blas_description());
       return 0;

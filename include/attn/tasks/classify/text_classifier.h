@@ -1,0 +1,49 @@
+// The neural text classifiers: token ids -> embedding -> encoder -> attention pooling -> linear -> class logits.
+// Encoders: a bidirectional LSTM or GRU (the seeds' model: embedding -> BiLSTM -> additive attention -> softmax),
+// or a Transformer encoder with sinusoidal positions. The pooling's weights over the tokens are what `explain`
+// shows.
+#pragma once
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "attn/core/rng.h"
+#include "attn/nn/attention/pooling.h"
+#include "attn/nn/dropout.h"
+#include "attn/nn/embedding.h"
+#include "attn/nn/layer_norm.h"
+#include "attn/nn/linear.h"
+#include "attn/nn/positional/sinusoidal.h"
+#include "attn/nn/rnn.h"
+#include "attn/nn/transformer/encoder_layer.h"
+#include "attn/tasks/classify/config.h"
+
+namespace attn::tasks::classify {
+
+// Parameter names: embed.weight, encoder.* (PyTorch's LSTM/GRU names) or layers.<i>.* (TransformerEncoderLayer) and norm.*,
+// pool.context, pool.proj.{weight,bias}, out.{weight,bias}.
+class TextClassifier : public nn::Module {
+ public:
+  TextClassifier(const ModelConfig& config, int64_t vocab_size, int64_t num_classes, Rng& rng);
+
+  // ids [batch, time] (id 0 = padding) with lengths [batch] in [1, time] -> logits [batch, classes];
+  // weights, when given, receives the pooling's attention over the tokens [batch, time] (0 past each length).
+  nn::Var forward(std::span<const int32_t> ids, std::span<const int32_t> lengths, int64_t batch, int64_t time,
+                  Tensor* weights = nullptr);
+
+  int64_t num_classes() const { return num_classes_; }
+
+ private:
+  ModelConfig config_;
+  int64_t num_classes_;
+  std::shared_ptr<nn::Embedding> embed_;
+  std::shared_ptr<nn::Dropout> embed_dropout_, dropout_;
+  std::shared_ptr<nn::RecurrentBase> rnn_;
+  std::shared_ptr<nn::SinusoidalPositionalEncoding> positions_;
+  std::vector<std::shared_ptr<nn::TransformerEncoderLayer>> layers_;
+  std::shared_ptr<nn::LayerNorm> final_norm_;  // pre-LN layers leave the residual stream unnormalised
+  std::shared_ptr<nn::AttentionPooling> pool_;
+  std::shared_ptr<nn::Linear> out_;
+};
+
+}  // namespace attn::tasks::classify

@@ -1,0 +1,458 @@
+#include "attn/tasks/classify/classifier.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <optional>
+
+#include "attn/autograd/ops/loss.h"
+#include "attn/core/error.h"
+#include "attn/data/batching.h"
+#include "attn/data/label_set.h"
+#include "attn/data/split.h"
+#include "attn/io/atomic_directory.h"
+#include "attn/io/state.h"
+#include "attn/optim/adam.h"
+#include "attn/optim/adamw.h"
+#include "attn/tasks/classify/text_classifier.h"
+#include "attn/tasks/classify/text_encoder.h"
+#include "attn/tasks/classify/tfidf_classifier.h"
+
+namespace attn::tasks::classify {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kConfigFile = "config.json";
+constexpr const char* kWeightsFile = "model.safetensors";
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string checkpoint_path(const std::string& output_dir) {
+  fs::path p = fs::path(output_dir).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  return p.string() + ".checkpoint";
+}
+
+uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// A padded batch: ids [batch, time] (0 = padding) and each example's length.
+struct PaddedBatch {
+  std::vector<int32_t> ids, lengths;
+  int64_t batch = 0, time = 0;
+};
+
+PaddedBatch pad(const std::vector<std::vector<int32_t>>& sequences, const std::vector<size_t>& indices) {
+  PaddedBatch b;
+  b.batch = int64_t(indices.size());
+  for (size_t i : indices) b.time = std::max(b.time, int64_t(sequences[i].size()));
+  b.ids.assign(size_t(b.batch * b.time), 0);
+  for (size_t r = 0; r < indices.size(); ++r) {
+    const auto& s = sequences[indices[r]];
+    std::copy(s.begin(), s.end(), b.ids.begin() + int64_t(r) * b.time);
+    b.lengths.push_back(int32_t(s.size()));
+  }
+  return b;
+}
+
+int32_t argmax(const float* p, int64_t n) { return int32_t(std::max_element(p, p + n) - p); }
+
+std::vector<float> softmax_row(const float* logits, int64_t n) {
+  std::vector<float> p(logits, logits + n);
+  const float m = *std::max_element(p.begin(), p.end());
+  double sum = 0;
+  for (float& v : p) sum += (v = std::exp(v - m));
+  for (float& v : p) v = float(v / sum);
+  return p;
+}
+
+std::vector<int64_t> lengths_of(const std::vector<std::vector<int32_t>>& sequences) {
+  std::vector<int64_t> out;
+  out.reserve(sequences.size());
+  for (const auto& s : sequences) out.push_back(int64_t(s.size()));
+  return out;
+}
+
+// Runs the network over sequences in length-sorted batches; calls visit(index, logits row, weights row, length).
+template <class Visit>
+void run_network(TextClassifier& net, const std::vector<std::vector<int32_t>>& sequences, int64_t batch_size,
+                 bool want_weights, Visit&& visit) {
+  autograd::NoGradGuard no_grad;
+  net.eval();
+  const auto batches = data::make_batches(lengths_of(sequences), batch_size, /*shuffle=*/false, 0);
+  Tensor weights;
+  for (const auto& indices : batches) {
+    PaddedBatch b = pad(sequences, indices);
+    Tensor logits = net.forward(b.ids, b.lengths, b.batch, b.time, want_weights ? &weights : nullptr).value();
+    for (size_t r = 0; r < indices.size(); ++r)
+      visit(indices[r], logits.data() + int64_t(r) * net.num_classes(),
+            want_weights ? weights.data() + int64_t(r) * b.time : nullptr, b.lengths[r]);
+  }
+}
+
+std::vector<int32_t> predict_labels(TextClassifier& net, const std::vector<std::vector<int32_t>>& sequences,
+                                    int64_t batch_size) {
+  std::vector<int32_t> out(sequences.size());
+  run_network(net, sequences, batch_size, false,
+              [&](size_t i, const float* logits, const float*, int32_t) { out[i] = argmax(logits, net.num_classes()); });
+  return out;
+}
+
+// The neural classifier plugged into the Trainer.
+class NeuralTask : public train::TrainTask {
+ public:
+  NeuralTask(TextClassifier& net, const TrainConfig& config, std::string fingerprint,
+             const std::vector<std::vector<int32_t>>& train_ids, const std::vector<int32_t>& train_labels,
+             const std::vector<std::vector<int32_t>>& valid_ids, const std::vector<int32_t>& valid_labels)
+      : net_(net),
+        config_(config),
+        fingerprint_(std::move(fingerprint)),
+        train_ids_(train_ids),
+        train_labels_(train_labels),
+        valid_ids_(valid_ids),
+        valid_labels_(valid_labels),
+        train_lengths_(lengths_of(train_ids)) {}
+
+  nn::Module& model() override { return net_; }
+  std::string fingerprint() const override { return fingerprint_; }
+
+  std::vector<std::vector<size_t>> epoch_batches(int64_t epoch) override {
+    return data::make_batches(train_lengths_, config_.batch_size, /*shuffle=*/true,
+                              config_.seed * 1000003 + uint64_t(epoch), config_.bucket_factor);
+  }
+
+  train::StepStats train_step(const std::vector<size_t>& batch) override {
+    const auto t0 = Clock::now();
+    PaddedBatch b = pad(train_ids_, batch);
+    std::vector<int32_t> targets;
+    for (size_t i : batch) targets.push_back(train_labels_[i]);
+    nn::Var logits = net_.forward(b.ids, b.lengths, b.batch, b.time);
+    nn::Var loss = autograd::cross_entropy(logits, targets);
+    train::StepStats s;
+    s.loss_sum = double(loss.value().data()[0]) * double(b.batch);
+    loss.backward();
+    s.examples = b.batch;
+    s.units = std::accumulate(b.lengths.begin(), b.lengths.end(), int64_t(0));
+    s.correct = 0;
+    const Tensor& l = logits.value();
+    for (int64_t r = 0; r < b.batch; ++r)
+      s.correct += argmax(l.data() + r * net_.num_classes(), net_.num_classes()) == targets[size_t(r)];
+    tokens_ += s.units;
+    examples_ += s.examples;
+    step_seconds_ += seconds_since(t0);
+    return s;
+  }
+
+  train::Validation validate() override {
+    last_report_ = metrics::classification_report(valid_labels_, predict_labels(net_, valid_ids_, 2 * config_.batch_size),
+                                                  int32_t(net_.num_classes()));
+    return {last_report_.accuracy, {{"accuracy", last_report_.accuracy}, {"macro_f1", last_report_.macro_f1}}};
+  }
+
+  int64_t tokens_ = 0, examples_ = 0;
+  double step_seconds_ = 0;
+  metrics::ClassificationReport last_report_;
+
+ private:
+  TextClassifier& net_;
+  const TrainConfig& config_;
+  std::string fingerprint_;
+  const std::vector<std::vector<int32_t>>& train_ids_;
+  const std::vector<int32_t>& train_labels_;
+  const std::vector<std::vector<int32_t>>& valid_ids_;
+  const std::vector<int32_t>& valid_labels_;
+  std::vector<int64_t> train_lengths_;
+};
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& t, nn::Module& model) {
+  if (t.optimizer == "adamw") {
+    optim::AdamWOptions o;
+    o.lr = t.lr;
+    o.weight_decay = t.weight_decay;
+    return std::make_unique<optim::AdamW>(model.named_parameters(), o);
+  }
+  optim::AdamOptions o;
+  o.lr = t.lr;
+  o.weight_decay = t.weight_decay;
+  return std::make_unique<optim::Adam>(model.named_parameters(), o);
+}
+
+train::TrainerOptions trainer_options(const TrainConfig& t, const std::string& output_dir, bool resume,
+                                      bool progress) {
+  train::TrainerOptions o;
+  o.epochs = t.epochs;
+  o.patience = t.patience;
+  o.clip_norm = t.clip_norm;
+  o.schedule.kind = optim::parse_schedule_kind(t.schedule);
+  o.schedule.lr = t.lr;
+  o.schedule.warmup_steps = t.warmup_steps;
+  o.checkpoint_path = checkpoint_path(output_dir);
+  o.resume = resume;
+  o.unit = "tok";
+  o.progress = progress;
+  return o;
+}
+
+std::string fingerprint(const ClassifyConfig& config, const text::Vocabulary& vocabulary) {
+  nlohmann::json j = to_json(config);
+  j["train"].erase("epochs");  // a resumed run may be given more epochs or patience
+  j["train"].erase("patience");
+  uint64_t h = fnv1a(j.dump());
+  for (int32_t i = 0; i < vocabulary.size(); ++i) h = fnv1a(vocabulary.token(i), fnv1a("\n", h));
+  return fmt::format("{:016x}", h);
+}
+
+// Splits examples into train and validation parts, and label ids for both.
+struct Prepared {
+  std::vector<std::string> train_texts, valid_texts;
+  std::vector<int32_t> train_labels, valid_labels;
+  data::LabelSet labels;
+  int64_t skipped = 0;
+};
+
+Prepared prepare(const TrainRequest& r) {
+  Prepared p;
+  data::TextReadReport report;
+  std::vector<data::TextExample> train = data::read_text_dataset(r.train_path, r.read, &report);
+  p.skipped = int64_t(report.skipped);
+  ATTN_CHECK(!train.empty(), "{}: no examples", r.train_path);
+  std::vector<data::TextExample> valid;
+  if (!r.valid_path.empty()) {
+    data::TextReadReport vreport;
+    valid = data::read_text_dataset(r.valid_path, r.read, &vreport);
+    p.skipped += int64_t(vreport.skipped);
+    ATTN_CHECK(!valid.empty(), "{}: no examples", r.valid_path);
+  }
+  p.labels = data::LabelSet::from(train);
+  ATTN_CHECK(p.labels.size() >= 2, "{}: every example has the label '{}'; a classifier needs at least two classes",
+             r.train_path, p.labels.name(0));
+  std::vector<int32_t> ids;
+  for (const auto& e : train) ids.push_back(p.labels.id(e.label));
+  if (valid.empty()) {
+    data::Split split = data::stratified_split(ids, r.config.train.valid_fraction, r.config.train.seed);
+    ATTN_CHECK(!split.valid.empty() && !split.train.empty(),
+               "{}: {} examples are too few to hold out a validation set; give --valid FILE", r.train_path,
+               train.size());
+    for (size_t i : split.train) {
+      p.train_texts.push_back(std::move(train[i].text));
+      p.train_labels.push_back(ids[i]);
+    }
+    for (size_t i : split.valid) {
+      p.valid_texts.push_back(std::move(train[i].text));
+      p.valid_labels.push_back(ids[i]);
+    }
+  } else {
+    for (size_t i = 0; i < train.size(); ++i) {
+      p.train_texts.push_back(std::move(train[i].text));
+      p.train_labels.push_back(ids[i]);
+    }
+    for (auto& e : valid) {
+      auto id = p.labels.find(e.label);
+      ATTN_CHECK(id.has_value(), "{}: label '{}' does not occur in the training data {} (it has: {})", e.where, e.label,
+                 r.train_path, fmt::join(p.labels.to_json().get<std::vector<std::string>>(), ", "));
+      p.valid_texts.push_back(std::move(e.text));
+      p.valid_labels.push_back(*id);
+    }
+  }
+  return p;
+}
+
+void say(bool on, const std::string& line) {
+  if (on) std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+}  // namespace
+
+struct Classifier::Impl {
+  ClassifyConfig config;
+  std::optional<TextEncoder> encoder;
+  std::unique_ptr<TextClassifier> net;
+  std::optional<TfidfClassifier> tfidf;
+
+  int64_t batch_size() const { return 2 * config.train.batch_size; }
+};
+
+TrainSummary train_classifier(const TrainRequest& r) {
+  const auto t0 = Clock::now();
+  validate(r.config);
+  TrainSummary summary;
+  Prepared p = prepare(r);
+  ClassifyConfig config = r.config;
+  config.labels = p.labels.to_json().get<std::vector<std::string>>();
+  summary.labels = config.labels;
+  summary.train_examples = int64_t(p.train_texts.size());
+  summary.valid_examples = int64_t(p.valid_texts.size());
+  summary.skipped = p.skipped;
+  say(r.progress, fmt::format("data: {} training and {} validation examples, {} classes ({}){}",
+                              summary.train_examples, summary.valid_examples, config.labels.size(),
+                              fmt::join(config.labels, ", "),
+                              p.skipped ? fmt::format(", {} bad rows skipped", p.skipped) : ""));
+  const bool is_tfidf = config.model.kind == ModelKind::kTfidf;
+  TextEncoder encoder = TextEncoder::fit(config.preprocess, p.train_texts, config.train.seed, !is_tfidf);
+  const int32_t num_classes = int32_t(config.labels.size());
+
+  if (is_tfidf) {
+    const auto train_tokens = encoder.tokens(p.train_texts, /*truncate=*/false);
+    const auto fit_t0 = Clock::now();
+    auto vectorizer = text::TfidfVectorizer::fit(train_tokens, config.model.tfidf);
+    text::SparseRows x = vectorizer.transform(train_tokens);
+    summary.vocabulary = vectorizer.num_features();
+    say(r.progress, fmt::format("tfidf: {} features", summary.vocabulary));
+    const LogisticOptions& lo = config.model.logistic;
+    int iterations = 0;
+    TfidfClassifier model = TfidfClassifier::train(std::move(vectorizer), x, p.train_labels, num_classes, lo,
+                                                   [&](int iteration, double loss) {
+                                                     iterations = iteration;
+                                                     if (iteration % 10 == 0)
+                                                       say(r.progress, fmt::format("L-BFGS iteration {}: loss {:.4f}",
+                                                                                   iteration, loss));
+                                                   });
+    const double train_seconds = seconds_since(fit_t0);
+    say(r.progress, fmt::format("tfidf: trained in {:.1f} s ({} L-BFGS iterations)", train_seconds, iterations));
+    summary.examples_per_second = double(p.train_texts.size()) / std::max(train_seconds, 1e-9);
+    const auto probs = model.predict_proba(model.vectorizer().transform(encoder.tokens(p.valid_texts, false)));
+    std::vector<int32_t> predicted(p.valid_texts.size());
+    for (size_t i = 0; i < predicted.size(); ++i) predicted[i] = argmax(probs.data() + i * size_t(num_classes), num_classes);
+    summary.valid = metrics::classification_report(p.valid_labels, predicted, num_classes);
+    io::write_directory_atomic(r.output_dir, kConfigFile, [&](const std::string& dir) {
+      model.save(dir);
+      encoder.save(dir);
+      io::write_json_atomic((fs::path(dir) / kConfigFile).string(), to_json(config));
+    });
+    summary.seconds = seconds_since(t0);
+    return summary;
+  }
+
+  summary.vocabulary = encoder.vocabulary().size();
+  say(r.progress, fmt::format("vocabulary: {} tokens (min count {}, max {})", summary.vocabulary,
+                              config.preprocess.min_count, config.preprocess.max_vocab));
+  const auto train_ids = encoder.encode(p.train_texts);
+  const auto valid_ids = encoder.encode(p.valid_texts);
+  Rng rng(config.train.seed);
+  TextClassifier net(config.model, encoder.vocabulary().size(), num_classes, rng);
+  say(r.progress, fmt::format("model: {}, {} parameters", model_kind_name(config.model.kind), net.parameter_count()));
+  auto optimizer = make_optimizer(config.train, net);
+  NeuralTask task(net, config.train, fingerprint(config, encoder.vocabulary()), train_ids, p.train_labels, valid_ids,
+                  p.valid_labels);
+  summary.result = train::train(task, *optimizer, trainer_options(config.train, r.output_dir, r.resume, r.progress));
+  summary.tokens_per_second = double(task.tokens_) / std::max(task.step_seconds_, 1e-9);
+  summary.examples_per_second = double(task.examples_) / std::max(task.step_seconds_, 1e-9);
+  if (summary.result.interrupted) {
+    summary.interrupted = true;
+    summary.seconds = seconds_since(t0);
+    return summary;
+  }
+  summary.valid = metrics::classification_report(p.valid_labels, predict_labels(net, valid_ids, 2 * config.train.batch_size),
+                                                 num_classes);
+  io::write_directory_atomic(r.output_dir, kConfigFile, [&](const std::string& dir) {
+    io::save_module(net, (fs::path(dir) / kWeightsFile).string(), {{"attn.task", "classify"}});
+    encoder.save(dir);
+    io::write_json_atomic((fs::path(dir) / kConfigFile).string(), to_json(config));
+  });
+  std::error_code ec;
+  fs::remove(checkpoint_path(r.output_dir), ec);  // the model directory now holds the result
+  summary.seconds = seconds_since(t0);
+  return summary;
+}
+
+Classifier::Classifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Classifier::Classifier(Classifier&&) noexcept = default;
+Classifier& Classifier::operator=(Classifier&&) noexcept = default;
+Classifier::~Classifier() = default;
+
+const ClassifyConfig& Classifier::config() const { return impl_->config; }
+
+Classifier Classifier::load(const std::string& dir) {
+  ATTN_CHECK(fs::is_directory(dir), "{}: no such model directory", dir);
+  const std::string config_path = (fs::path(dir) / kConfigFile).string();
+  ATTN_CHECK(fs::exists(config_path), "{}: not a model directory (no {})", dir, kConfigFile);
+  auto impl = std::make_unique<Impl>();
+  impl->config = config_from_json(io::read_json(config_path), config_path);
+  const auto& labels = impl->config.labels;
+  ATTN_CHECK(labels.size() >= 2, "{}: the model has {} labels; a classifier has at least two", config_path,
+             labels.size());
+  const bool is_tfidf = impl->config.model.kind == ModelKind::kTfidf;
+  impl->encoder = TextEncoder::load(dir, impl->config.preprocess, !is_tfidf);
+  if (is_tfidf) {
+    impl->tfidf = TfidfClassifier::load(dir);
+    ATTN_CHECK(impl->tfidf->num_classes() == int32_t(labels.size()), "{}: the weights have {} classes, the config {}",
+               dir, impl->tfidf->num_classes(), labels.size());
+  } else {
+    Rng rng(impl->config.train.seed);
+    impl->net = std::make_unique<TextClassifier>(impl->config.model, impl->encoder->vocabulary().size(),
+                                                 int64_t(labels.size()), rng);
+    io::load_module(*impl->net, (fs::path(dir) / kWeightsFile).string());
+    impl->net->eval();
+  }
+  return Classifier(std::move(impl));
+}
+
+std::vector<std::vector<float>> Classifier::predict_proba(const std::vector<std::string>& texts) const {
+  const int64_t classes = int64_t(labels().size());
+  std::vector<std::vector<float>> out(texts.size());
+  if (impl_->tfidf) {
+    const auto probs = impl_->tfidf->predict_proba(impl_->tfidf->vectorizer().transform(impl_->encoder->tokens(texts, false)));
+    for (size_t i = 0; i < texts.size(); ++i)
+      out[i].assign(probs.begin() + int64_t(i) * classes, probs.begin() + int64_t(i + 1) * classes);
+    return out;
+  }
+  run_network(*impl_->net, impl_->encoder->encode(texts), impl_->batch_size(), false,
+              [&](size_t i, const float* logits, const float*, int32_t) { out[i] = softmax_row(logits, classes); });
+  return out;
+}
+
+std::vector<Explanation> Classifier::explain(const std::vector<std::string>& texts) const {
+  const int64_t classes = int64_t(labels().size());
+  std::vector<Explanation> out(texts.size());
+  if (impl_->tfidf) {
+    const auto probs = predict_proba(texts);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      out[i].tokens = impl_->encoder->tokens(texts[i], false);
+      out[i].probabilities = probs[i];
+      out[i].weights = impl_->tfidf->token_contributions(out[i].tokens, argmax(probs[i].data(), classes));
+    }
+    return out;
+  }
+  std::vector<std::vector<int32_t>> ids(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    out[i].tokens = impl_->encoder->tokens(texts[i]);
+    ids[i] = impl_->encoder->ids(out[i].tokens);
+    if (out[i].tokens.empty()) out[i].tokens.push_back("<empty>");
+  }
+  run_network(*impl_->net, ids, impl_->batch_size(), true,
+              [&](size_t i, const float* logits, const float* weights, int32_t length) {
+                out[i].probabilities = softmax_row(logits, classes);
+                out[i].weights.assign(weights, weights + length);
+              });
+  return out;
+}
+
+metrics::ClassificationReport evaluate(const Classifier& model, const std::vector<data::TextExample>& examples) {
+  ATTN_CHECK(!examples.empty(), "evaluate: no examples");
+  const data::LabelSet labels = data::LabelSet::from_json(nlohmann::json(model.labels()));
+  std::vector<int32_t> truth;
+  std::vector<std::string> texts;
+  for (const auto& e : examples) {
+    auto id = labels.find(e.label);
+    ATTN_CHECK(id.has_value(), "{}: label '{}' was not seen in training (the model knows: {})", e.where, e.label,
+               fmt::join(model.labels(), ", "));
+    truth.push_back(*id);
+    texts.push_back(e.text);
+  }
+  const auto probs = model.predict_proba(texts);
+  std::vector<int32_t> predicted;
+  for (const auto& p : probs) predicted.push_back(argmax(p.data(), int64_t(p.size())));
+  return metrics::classification_report(truth, predicted, int32_t(model.labels().size()));
+}
+
+}  // namespace attn::tasks::classify

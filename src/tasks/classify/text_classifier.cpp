@@ -1,0 +1,72 @@
+#include "attn/tasks/classify/text_classifier.h"
+
+#include <cmath>
+
+#include "attn/autograd/ops/arithmetic.h"
+#include "attn/core/error.h"
+
+namespace attn::tasks::classify {
+
+TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, int64_t num_classes, Rng& rng)
+    : config_(config), num_classes_(num_classes) {
+  ATTN_CHECK(config.kind != ModelKind::kTfidf, "TextClassifier: tfidf is not a neural model");
+  ATTN_CHECK(vocab_size >= 2 && num_classes >= 2, "TextClassifier: needs a vocabulary (got {}) and >= 2 classes (got {})",
+             vocab_size, num_classes);
+  Rng init = rng.fork(1), noise = rng.fork(2);
+  const int64_t e = config.embed_dim;
+  embed_ = register_module("embed", std::make_shared<nn::Embedding>(vocab_size, e, init, /*padding_idx=*/0));
+  int64_t width = e;
+  if (config.kind == ModelKind::kTransformer) {
+    positions_ = std::make_shared<nn::SinusoidalPositionalEncoding>(e);
+    nn::TransformerLayerOptions lo;
+    lo.d_model = e;
+    lo.num_heads = config.heads;
+    lo.dim_feedforward = config.ff_dim;
+    lo.dropout = config.dropout;
+    lo.norm_first = true;  // pre-LN trains stably without a long warm-up
+    for (int64_t i = 0; i < config.layers; ++i)
+      layers_.push_back(register_module("layers." + std::to_string(i),
+                                        std::make_shared<nn::TransformerEncoderLayer>(lo, init)));
+    final_norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(e));
+  } else {
+    nn::RnnOptions ro;
+    ro.input_size = e;
+    ro.hidden_size = config.hidden;
+    ro.num_layers = config.layers;
+    ro.bidirectional = true;
+    ro.dropout = config.dropout;
+    if (config.kind == ModelKind::kGruAttention)
+      rnn_ = register_module("encoder", std::make_shared<nn::GRU>(ro, init));
+    else
+      rnn_ = register_module("encoder", std::make_shared<nn::LSTM>(ro, init));
+    width = 2 * config.hidden;
+  }
+  const int64_t attention_dim = config.attention_dim > 0 ? config.attention_dim : width;
+  pool_ = register_module("pool", std::make_shared<nn::AttentionPooling>(width, attention_dim, init));
+  out_ = register_module("out", std::make_shared<nn::Linear>(width, num_classes, init));
+  embed_dropout_ = register_module("embed_dropout", std::make_shared<nn::Dropout>(config.embed_dropout, noise));
+  Rng noise2 = rng.fork(3);
+  dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(config.dropout, noise2));
+}
+
+nn::Var TextClassifier::forward(std::span<const int32_t> ids, std::span<const int32_t> lengths, int64_t batch,
+                                int64_t time, Tensor* weights) {
+  ATTN_CHECK(int64_t(ids.size()) == batch * time && int64_t(lengths.size()) == batch,
+             "TextClassifier: {} ids and {} lengths for a batch of {} x {}", ids.size(), lengths.size(), batch, time);
+  nn::Var x = embed_->forward(ids, {batch, time});
+  if (config_.kind == ModelKind::kTransformer) {
+    x = positions_->forward(autograd::scale(x, std::sqrt(float(config_.embed_dim))));
+    x = embed_dropout_->forward(x);
+    nn::AttentionMasking masking;
+    masking.key_lengths = lengths;
+    for (auto& layer : layers_) x = layer->forward(x, masking);
+    x = final_norm_->forward(x);
+  } else {
+    x = embed_dropout_->forward(x);
+    x = rnn_->cell() == kernels::RnnCell::kGru ? std::static_pointer_cast<nn::GRU>(rnn_)->forward(x, lengths).output
+                                               : std::static_pointer_cast<nn::LSTM>(rnn_)->forward(x, lengths).output;
+  }
+  return out_->forward(dropout_->forward(pool_->forward(x, lengths, weights)));
+}
+
+}  // namespace attn::tasks::classify

@@ -1,0 +1,64 @@
+// ClassifyConfig <-> JSON: round trip, overlays of partial files, strict checking of names, types and values.
+#include "attn/tasks/classify/config.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/test_util.h"
+
+namespace attn::tasks::classify {
+namespace {
+
+using testing::expect_error;
+
+using nlohmann::json;
+
+TEST(ClassifyConfig, RoundTripsThroughJson) {
+  ClassifyConfig c;
+  c.model.kind = ModelKind::kTransformer;
+  c.model.embed_dim = 96;
+  c.model.heads = 3;
+  c.model.tfidf.ngram_max = 3;
+  c.preprocess.tokenizer = text::TokenizerKind::SentencePiece;
+  c.preprocess.stop_words = "zh";
+  c.preprocess.clean.replace_numbers = true;
+  c.train.lr = 0.0125f;
+  c.train.seed = 77;
+  c.labels = {"neg", "pos"};
+  const json j = to_json(c);
+  EXPECT_EQ(j.at("task"), "classify");
+  ClassifyConfig back = config_from_json(j, "cfg");
+  EXPECT_EQ(to_json(back), j);
+  EXPECT_EQ(back.model.kind, ModelKind::kTransformer);
+  EXPECT_EQ(back.preprocess.tokenizer, text::TokenizerKind::SentencePiece);
+  EXPECT_EQ(back.labels, c.labels);
+}
+
+TEST(ClassifyConfig, PartialFilesOverlayDefaults) {
+  ClassifyConfig c;
+  apply_json(c, json::parse(R"({"model": {"hidden": 32}, "train": {"epochs": 2}})"), "cfg");
+  EXPECT_EQ(c.model.hidden, 32);
+  EXPECT_EQ(c.train.epochs, 2);
+  EXPECT_EQ(c.model.embed_dim, ClassifyConfig{}.model.embed_dim);
+}
+
+TEST(ClassifyConfig, RejectsWhatItCannotUse) {
+  ClassifyConfig c;
+  expect_error([&] { apply_json(c, json::parse(R"({"model": {"hiden": 32}})"), "cfg.json"); },
+               {"cfg.json.model", "unknown field 'hiden'"});
+  expect_error([&] { apply_json(c, json::parse(R"({"train": {"epochs": "many"}})"), "cfg.json"); },
+               {"cfg.json.train", "'epochs'", "wrong type"});
+  expect_error([&] { apply_json(c, json::parse(R"({"task": "translate"})"), "m/config.json"); },
+               {"m/config.json", "'translate'"});
+  expect_error([&] { apply_json(c, json::parse(R"({"model": {"kind": "cnn"}})"), "cfg"); },
+               {"unknown model 'cnn'", "bilstm-attn"});
+  expect_error([&] { config_from_json(json::parse(R"({"train": {"lr": -1}})"), "cfg"); }, {"train.lr"});
+  expect_error([&] { config_from_json(json::parse(R"({"model": {"kind": "transformer", "embed_dim": 10, "heads": 4}})"), "cfg"); },
+               {"multiple of model.heads"});
+  expect_error([&] { config_from_json(json::parse(R"({"version": 9})"), "cfg"); }, {"version 9"});
+  expect_error([&] { config_from_json(json::parse(R"([1, 2])"), "cfg"); }, {"expected a JSON object"});
+}
+
+}  // namespace
+}  // namespace attn::tasks::classify

@@ -1,0 +1,193 @@
+// The Trainer on a small softmax-regression task: it learns, keeps the best epoch, stops early, and a run
+// interrupted by SIGINT and resumed from its checkpoint ends with exactly the parameters of an uninterrupted run.
+#include "attn/train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "attn/autograd/ops/loss.h"
+#include "attn/io/safetensors.h"
+#include "attn/nn/linear.h"
+#include "attn/optim/adam.h"
+#include "attn/train/interrupt.h"
+#include "io/temp_dir.h"
+#include "support/test_util.h"
+
+namespace attn::train {
+namespace {
+
+using autograd::Var;
+using testing::expect_error;
+
+constexpr int64_t kFeatures = 5, kClasses = 3, kExamples = 96, kBatch = 8;
+
+// Points whose class is the arg-max of a fixed linear map (learnable to ~100%), with a scripted validation score
+// when one is given (to test best-keeping and early stopping).
+class ToyTask : public TrainTask {
+ public:
+  explicit ToyTask(uint64_t seed) : rng_(seed), linear_(std::make_shared<nn::Linear>(kFeatures, kClasses, rng_)) {
+    Rng data(1000);  // the same points whatever the initialisation
+    x_.resize(size_t(kExamples * kFeatures));
+    for (auto& v : x_) v = data.uniform(-1, 1);
+    for (int64_t i = 0; i < kExamples; ++i) {
+      const float* p = &x_[size_t(i * kFeatures)];
+      float s[kClasses] = {p[0] - p[1], p[2] + p[3], p[4] - p[0]};
+      y_.push_back(int32_t(std::max_element(s, s + kClasses) - s));
+    }
+  }
+  nn::Module& model() override { return *linear_; }
+  std::string fingerprint() const override { return "toy"; }
+  std::vector<std::vector<size_t>> epoch_batches(int64_t epoch) override {
+    std::vector<size_t> order(kExamples);
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    Rng shuffle(uint64_t(epoch) + 7);
+    for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[shuffle.uniform_int(i + 1)]);
+    std::vector<std::vector<size_t>> batches;
+    for (size_t i = 0; i < order.size(); i += kBatch) batches.emplace_back(order.begin() + int64_t(i), order.begin() + int64_t(i + kBatch));
+    return batches;
+  }
+  StepStats train_step(const std::vector<size_t>& batch) override {
+    ++steps_seen;
+    if (interrupt_at_step > 0 && steps_seen == interrupt_at_step) std::raise(SIGINT);
+    Tensor xb = Tensor::empty({int64_t(batch.size()), kFeatures});
+    std::vector<int32_t> yb;
+    for (size_t r = 0; r < batch.size(); ++r) {
+      std::copy_n(&x_[batch[r] * kFeatures], kFeatures, xb.data() + int64_t(r) * kFeatures);
+      yb.push_back(y_[batch[r]]);
+    }
+    Var loss = autograd::cross_entropy(linear_->forward(Var(xb)), yb);
+    loss.backward();
+    return {double(loss.value().data()[0]) * double(batch.size()), int64_t(batch.size()), 0, -1};
+  }
+  Validation validate() override {
+    ++validations;
+    double score = scripted.empty() ? accuracy() : scripted[size_t(validations - 1) % scripted.size()];
+    if (!scripted.empty()) weights_at_validation.push_back(linear_->weight.value().clone());
+    return {score, {{"score", score}}};
+  }
+  double accuracy() {
+    autograd::NoGradGuard no_grad;
+    Tensor x = Tensor::empty({kExamples, kFeatures});
+    std::copy(x_.begin(), x_.end(), x.data());
+    Tensor logits = linear_->forward(Var(x)).value();
+    int correct = 0;
+    for (int64_t i = 0; i < kExamples; ++i) {
+      const float* l = logits.data() + i * kClasses;
+      correct += int32_t(std::max_element(l, l + kClasses) - l) == y_[size_t(i)];
+    }
+    return double(correct) / kExamples;
+  }
+
+  int64_t steps_seen = 0, interrupt_at_step = 0, validations = 0;
+  std::vector<double> scripted;
+  std::vector<Tensor> weights_at_validation;
+
+ private:
+  Rng rng_;
+  std::shared_ptr<nn::Linear> linear_;
+  std::vector<float> x_;
+  std::vector<int32_t> y_;
+};
+
+TrainerOptions quiet_options(int64_t epochs) {
+  TrainerOptions o;
+  o.epochs = epochs;
+  o.patience = 0;
+  o.progress = false;
+  o.schedule.lr = 0.05f;
+  return o;
+}
+
+std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data(), t.data() + t.numel()); }
+
+TEST(Trainer, LearnsAndCountsSteps) {
+  ToyTask task(1);
+  const double before = task.accuracy();
+  optim::Adam adam(task.model().named_parameters());
+  TrainResult r = train(task, adam, quiet_options(8));
+  EXPECT_EQ(r.epochs_done, 8);
+  EXPECT_EQ(r.steps, 8 * kExamples / kBatch);
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_GE(task.accuracy(), 0.9) << "accuracy before training " << before;
+  EXPECT_EQ(r.history.size(), 8u);
+}
+
+TEST(Trainer, KeepsTheBestEpochAndStopsEarly) {
+  ToyTask task(2);
+  task.scripted = {0.5, 0.9, 0.7, 0.6, 0.8, 0.95};  // best at epoch 2, then 2 worse ones with patience 2
+  optim::Adam adam(task.model().named_parameters());
+  TrainerOptions o = quiet_options(6);
+  o.patience = 2;
+  TrainResult r = train(task, adam, o);
+  EXPECT_TRUE(r.early_stopped);
+  EXPECT_EQ(r.epochs_done, 4);
+  EXPECT_EQ(r.best_epoch, 2);
+  EXPECT_DOUBLE_EQ(r.best_score, 0.9);
+  const auto& linear = static_cast<nn::Linear&>(task.model());
+  EXPECT_EQ(values(linear.weight.value()), values(task.weights_at_validation[1]));  // epoch 2's parameters
+}
+
+TEST(Trainer, ResumesAnInterruptedRunExactly) {
+  testing::TempDir dir;
+  const std::string ckpt = dir.file("run.checkpoint");
+
+  ToyTask reference(3);
+  optim::Adam adam_ref(reference.model().named_parameters());
+  TrainerOptions o = quiet_options(4);
+  o.schedule.kind = optim::ScheduleKind::kLinear;
+  o.schedule.warmup_steps = 5;
+  train(reference, adam_ref, o);
+
+  ToyTask first(3);
+  first.interrupt_at_step = 19;  // inside epoch 2 (12 batches per epoch); step 19 still completes
+  optim::Adam adam1(first.model().named_parameters());
+  o.checkpoint_path = ckpt;
+  TrainResult r1 = train(first, adam1, o);
+  ASSERT_TRUE(r1.interrupted);
+  ASSERT_TRUE(std::filesystem::exists(ckpt));
+
+  ToyTask second(99);  // other initial weights: everything must come from the checkpoint
+  optim::Adam adam2(second.model().named_parameters());
+  o.resume = true;
+  TrainResult r2 = train(second, adam2, o);
+  EXPECT_FALSE(r2.interrupted);
+  EXPECT_EQ(r2.steps, 4 * kExamples / kBatch);
+  EXPECT_EQ(second.steps_seen, 4 * kExamples / kBatch - 19);
+  const auto& a = static_cast<nn::Linear&>(reference.model());
+  const auto& b = static_cast<nn::Linear&>(second.model());
+  EXPECT_EQ(values(a.weight.value()), values(b.weight.value()));
+  EXPECT_EQ(values(a.bias.value()), values(b.bias.value()));
+}
+
+TEST(Trainer, RefusesAForeignOrCorruptCheckpoint) {
+  testing::TempDir dir;
+  ToyTask task(4);
+  optim::Adam adam(task.model().named_parameters());
+  TrainerOptions o = quiet_options(1);
+  o.checkpoint_path = dir.file("c");
+  o.resume = true;
+  expect_error([&] { train(task, adam, o); }, {"c"});  // missing
+  io::save_safetensors(o.checkpoint_path, {{"x", Tensor::zeros({2})}});
+  expect_error([&] { train(task, adam, o); }, {"not an attn training checkpoint"});
+  io::save_safetensors(o.checkpoint_path, {{"model.weight", Tensor::zeros({2})}},
+                       {{"attn.checkpoint", to_json(CheckpointState{0, 0, 0, 0, 0, 0, "other"}).dump()}});
+  expect_error([&] { train(task, adam, o); }, {"other data or settings"});
+  io::save_safetensors(o.checkpoint_path, {{"model.weight", Tensor::zeros({2})}},
+                       {{"attn.checkpoint", to_json(CheckpointState{0, 0, 0, 0, 0, 0, "toy"}).dump()}});
+  expect_error([&] { train(task, adam, o); }, {"model parameter 'weight' has shape [2]"});
+  io::save_safetensors(o.checkpoint_path, {}, {{"attn.checkpoint", "{\"epoch\": -1}"}});
+  expect_error([&] { train(task, adam, o); }, {"corrupt checkpoint state"});
+}
+
+TEST(Trainer, StopsOnANonFiniteLoss) {
+  ToyTask task(5);
+  optim::Adam adam(task.model().named_parameters());
+  static_cast<nn::Linear&>(task.model()).weight.value().data()[0] = std::nanf("");
+  expect_error([&] { train(task, adam, quiet_options(1)); }, {"loss became nan", "epoch 1 step 1"});
+}
+
+}  // namespace
+}  // namespace attn::train
