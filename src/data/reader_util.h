@@ -9,7 +9,7 @@
 
 #include "attn/core/error.h"
 #include "attn/data/text_dataset.h"
-#include "data/utf8_check.h"
+#include "attn/text/utf8.h"
 
 namespace attn::data::detail {
 
@@ -58,9 +58,9 @@ inline std::string utf8_problem(std::string_view s, const std::string& where, st
   const size_t nul = s.find('\0');
   ATTN_CHECK(nul == std::string_view::npos, "{}: NUL byte at byte {} of {}: is this a binary file?", where, nul + 1,
              what);
-  const size_t bad = first_invalid_utf8(s);
-  if (bad == std::string_view::npos) return {};
-  return fmt::format("invalid UTF-8 (byte 0x{:02X} at byte {} of {})", static_cast<unsigned char>(s[bad]), bad + 1,
+  const std::optional<size_t> bad = text::find_invalid_utf8(s);
+  if (!bad) return {};
+  return fmt::format("invalid UTF-8 (byte 0x{:02X} at byte {} of {})", static_cast<unsigned char>(s[*bad]), *bad + 1,
                      what);
 }
 
