@@ -320,7 +320,7 @@ int run_explain(const ExplainFlags& f) {
       if (!examples[i].label.empty()) j["true_label"] = examples[i].label;
       fmt::print("{}\n", j.dump());
     } else {
-      fmt::print("{}\n{}\n\n", title, viz::token_heatmap_ansi(tw, color));
+      fmt::print("{}\n", viz::token_heatmap_ansi(tw, color));  // the title, then the tokens
     }
     pages.push_back(std::move(tw));
   }

@@ -4,7 +4,6 @@
 // words that decide the label.
 #include "cli/demo.h"
 
-#include <fmt/color.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "attn/nn/attention/pooling.h"
 #include "attn/nn/embedding.h"
 #include "attn/nn/linear.h"
+#include "attn/viz/heatmap.h"
 
 namespace attn::cli {
 namespace {
@@ -70,18 +70,13 @@ class Model : public nn::Module {
 
 void print_heatmap(const Vocabulary& vocab, const std::vector<int32_t>& ids, const float* w, int label,
                    int predicted, bool color) {
-  fmt::print("  label {} predicted {}:", label ? "positive" : "negative", predicted ? "positive" : "negative");
-  for (int64_t t = 0; t < kLength; ++t) {
-    std::string word = vocab.words[size_t(ids[size_t(t)])];
-    if (color) {
-      uint8_t shade = uint8_t(255 - std::min(1.0f, w[t] * 2.0f) * 200);
-      fmt::print(" {}", fmt::styled(word, fmt::bg(fmt::rgb(255, shade, shade)) | fmt::fg(fmt::color::black)));
-    } else {
-      fmt::print(" {}", word);
-    }
-  }
-  fmt::print("\n   weights:");
-  for (int64_t t = 0; t < kLength; ++t) fmt::print(" {}={:.2f}", vocab.words[size_t(ids[size_t(t)])], w[t]);
+  viz::TokenWeights text;
+  text.weights.assign(w, w + kLength);
+  for (int32_t id : ids) text.tokens.push_back(vocab.words[size_t(id)]);
+  fmt::print("  label {} predicted {}: {}", label ? "positive" : "negative", predicted ? "positive" : "negative",
+             viz::token_heatmap_ansi(text, color));
+  fmt::print("   weights:");
+  for (int64_t t = 0; t < kLength; ++t) fmt::print(" {}={:.2f}", text.tokens[size_t(t)], w[t]);
   fmt::print("\n");
 }
 
