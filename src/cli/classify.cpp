@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +28,23 @@ namespace {
 using tasks::classify::ClassifyConfig;
 
 constexpr int kExitInterrupted = 130;  // what shells report for a run stopped by Ctrl-C
+
+// A numeric flag's range, checked while parsing so that a bad value is a usage error (exit 2). `name` is shown
+// in --help, `rule` in the message.
+CLI::Validator number(const std::string& name, const std::string& rule, bool (*ok)(double)) {
+  return CLI::Validator(
+      [rule, ok](std::string& value) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (end == value.c_str() || *end != '\0') return fmt::format("'{}' is not a number", value);
+        return ok(v) ? std::string() : fmt::format("must be {}, got {}", rule, value);
+      },
+      name);
+}
+const CLI::Validator kAtLeast1 = number("POSITIVE", ">= 1", [](double v) { return v >= 1; });
+const CLI::Validator kAtLeast0 = number("NONNEGATIVE", ">= 0", [](double v) { return v >= 0; });
+const CLI::Validator kPositive = number("POSITIVE", "> 0", [](double v) { return v > 0; });
+const CLI::Validator kDropout = number("[0,1)", "in [0, 1)", [](double v) { return v >= 0 && v < 1; });
 
 // Flags that override config fields only when given, so that defaults < --config file < flags.
 class ConfigFlags {
@@ -109,20 +130,52 @@ std::vector<size_t> top_k(const std::vector<float>& p, int k) {
   return order;
 }
 
-// Reads texts in chunks (streaming from a file or stdin) and hands each chunk to `consume`.
-void for_each_chunk(const std::string& path, const data::TextReadOptions& options, size_t chunk,
+// A folder-per-label dataset: read whole, as it cannot be streamed.
+bool is_folder(const std::string& path) {
+  std::error_code ec;
+  return path != "-" && std::filesystem::is_directory(path, ec);
+}
+
+// Reads texts in chunks of up to `chunk` and hands each to `consume`. A chunk also ends when the input has
+// nothing more to read yet (stdin from a pipe or terminal), so the answers to lines already given come at once.
+// Returns how many bad rows --skip-bad passed over.
+size_t for_each_chunk(const std::string& path, const data::TextReadOptions& options, size_t chunk,
                     const std::function<void(std::vector<data::TextExample>&)>& consume) {
+  if (is_folder(path)) {
+    data::TextReadReport report;
+    std::vector<data::TextExample> all = data::read_text_dataset(path, options, &report);
+    for (size_t i = 0; i < all.size(); i += chunk) {
+      const auto from = all.begin() + int64_t(i), to = all.begin() + int64_t(std::min(i + chunk, all.size()));
+      std::vector<data::TextExample> part(std::make_move_iterator(from), std::make_move_iterator(to));
+      consume(part);
+    }
+    return report.skipped;
+  }
   data::TextExampleStream stream(path, options);
   std::vector<data::TextExample> batch;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    consume(batch);
+    batch.clear();
+  };
+  stream.set_on_wait(flush);
   data::TextExample e;
   while (stream.next(e)) {
     batch.push_back(std::move(e));
-    if (batch.size() == chunk) {
-      consume(batch);
-      batch.clear();
-    }
+    if (batch.size() == chunk) flush();
   }
-  if (!batch.empty()) consume(batch);
+  flush();
+  return stream.report().skipped;
+}
+
+// --skip-bad says what it passed over even with --quiet: a silent loss of data would surprise.
+void report_skipped(size_t skipped) {
+  if (skipped > 0) std::fprintf(stderr, "skipped %zu bad rows\n", skipped);
+}
+
+// Output that cannot be written (a full disk, a closed pipe) is an error, not a silent loss.
+void flush_stdout() {
+  ATTN_CHECK(std::fflush(stdout) == 0 && !std::ferror(stdout), "cannot write the output: {}", std::strerror(errno));
 }
 
 struct TrainFlags {
@@ -155,34 +208,47 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
         [](C& x, const std::string& v) { x.model.kind = tasks::classify::parse_model_kind(v); })
       ->check(CLI::IsMember({"bilstm-attn", "gru-attn", "transformer", "tfidf"}));
   c.add(cmd, "--embed-dim", "Embedding size (the Transformer's width)", d.model.embed_dim,
-        [](C& x, int64_t v) { x.model.embed_dim = v; });
-  c.add(cmd, "--hidden", "LSTM/GRU state size per direction", d.model.hidden, [](C& x, int64_t v) { x.model.hidden = v; });
-  c.add(cmd, "--layers", "Recurrent or Transformer layers", d.model.layers, [](C& x, int64_t v) { x.model.layers = v; });
-  c.add(cmd, "--heads", "Transformer attention heads", d.model.heads, [](C& x, int64_t v) { x.model.heads = v; });
-  c.add(cmd, "--ff-dim", "Transformer feed-forward size", d.model.ff_dim, [](C& x, int64_t v) { x.model.ff_dim = v; });
+        [](C& x, int64_t v) { x.model.embed_dim = v; })
+      ->check(kAtLeast1);
+  c.add(cmd, "--hidden", "LSTM/GRU state size per direction", d.model.hidden, [](C& x, int64_t v) { x.model.hidden = v; })
+      ->check(kAtLeast1);
+  c.add(cmd, "--layers", "Recurrent or Transformer layers", d.model.layers, [](C& x, int64_t v) { x.model.layers = v; })
+      ->check(kAtLeast1);
+  c.add(cmd, "--heads", "Transformer attention heads", d.model.heads, [](C& x, int64_t v) { x.model.heads = v; })
+      ->check(kAtLeast1);
+  c.add(cmd, "--ff-dim", "Transformer feed-forward size", d.model.ff_dim, [](C& x, int64_t v) { x.model.ff_dim = v; })
+      ->check(kAtLeast1);
   c.add(cmd, "--attention-dim", "Attention pooling size (0: the encoder's width)", d.model.attention_dim,
-        [](C& x, int64_t v) { x.model.attention_dim = v; });
-  c.add(cmd, "--dropout", "Dropout between layers", d.model.dropout, [](C& x, float v) { x.model.dropout = v; });
+        [](C& x, int64_t v) { x.model.attention_dim = v; })
+      ->check(kAtLeast0);
+  c.add(cmd, "--dropout", "Dropout between layers", d.model.dropout, [](C& x, float v) { x.model.dropout = v; })
+      ->check(kDropout);
   c.add(cmd, "--embed-dropout", "Dropout on the embeddings", d.model.embed_dropout,
-        [](C& x, float v) { x.model.embed_dropout = v; });
+        [](C& x, float v) { x.model.embed_dropout = v; })
+      ->check(kDropout);
   c.add(cmd, "--ngrams", "tfidf: longest word n-gram", d.model.tfidf.ngram_max,
-        [](C& x, int v) { x.model.tfidf.ngram_max = v; });
+        [](C& x, int v) { x.model.tfidf.ngram_max = v; })
+      ->check(kAtLeast1);
   // Text.
   c.add(cmd, "--tokenizer", "words (space-delimited text; CJK per character), chars, or sentencepiece",
         std::string(text::to_string(d.preprocess.tokenizer)),
         [](C& x, const std::string& v) { x.preprocess.tokenizer = text::tokenizer_kind_from_string(v); })
       ->check(CLI::IsMember({"words", "chars", "sentencepiece"}));
   c.add(cmd, "--sp-vocab", "SentencePiece pieces", d.preprocess.sentencepiece_vocab,
-        [](C& x, int64_t v) { x.preprocess.sentencepiece_vocab = v; });
+        [](C& x, int64_t v) { x.preprocess.sentencepiece_vocab = v; })
+      ->check(number(">=16", ">= 16", [](double v) { return v >= 16; }));
   c.add(cmd, "--stop-words", "Remove stop words: en or zh", std::string(),
         [](C& x, const std::string& v) { x.preprocess.stop_words = v; })
       ->check(CLI::IsMember({"", "en", "zh"}));
   c.add(cmd, "--min-count", "Vocabulary: drop tokens seen fewer times", d.preprocess.min_count,
-        [](C& x, int64_t v) { x.preprocess.min_count = v; });
+        [](C& x, int64_t v) { x.preprocess.min_count = v; })
+      ->check(kAtLeast1);
   c.add(cmd, "--max-vocab", "Vocabulary size limit (0: none)", d.preprocess.max_vocab,
-        [](C& x, int64_t v) { x.preprocess.max_vocab = v; });
+        [](C& x, int64_t v) { x.preprocess.max_vocab = v; })
+      ->check(kAtLeast0);
   c.add(cmd, "--max-length", "Tokens kept per text", d.preprocess.max_length,
-        [](C& x, int64_t v) { x.preprocess.max_length = v; });
+        [](C& x, int64_t v) { x.preprocess.max_length = v; })
+      ->check(kAtLeast1);
   c.add_switch(cmd, "--keep-case", "Do not lowercase", [](C& x) { x.preprocess.clean.lowercase = false; });
   c.add_switch(cmd, "--keep-markup", "Keep HTML tags and entities", [](C& x) { x.preprocess.clean.strip_markup = false; });
   c.add_switch(cmd, "--keep-urls", "Keep URLs and e-mail addresses as they are", [](C& x) {
@@ -193,22 +259,30 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
                [](C& x) { x.preprocess.clean.replace_numbers = true; });
   c.add_switch(cmd, "--no-nfkc", "Skip Unicode NFKC normalisation", [](C& x) { x.preprocess.clean.nfkc = false; });
   // Training.
-  c.add(cmd, "--epochs", "Passes over the training data", d.train.epochs, [](C& x, int64_t v) { x.train.epochs = v; });
-  c.add(cmd, "--batch-size", "Examples per step", d.train.batch_size, [](C& x, int64_t v) { x.train.batch_size = v; });
-  c.add(cmd, "--lr", "Peak learning rate", d.train.lr, [](C& x, float v) { x.train.lr = v; });
+  c.add(cmd, "--epochs", "Passes over the training data", d.train.epochs, [](C& x, int64_t v) { x.train.epochs = v; })
+      ->check(kAtLeast1);
+  c.add(cmd, "--batch-size", "Examples per step", d.train.batch_size, [](C& x, int64_t v) { x.train.batch_size = v; })
+      ->check(kAtLeast1);
+  c.add(cmd, "--lr", "Peak learning rate", d.train.lr, [](C& x, float v) { x.train.lr = v; })
+      ->check(kPositive);
   c.add(cmd, "--optimizer", "adam or adamw", d.train.optimizer, [](C& x, const std::string& v) { x.train.optimizer = v; })
       ->check(CLI::IsMember({"adam", "adamw"}));
   c.add(cmd, "--weight-decay", "L2 (adam) or decoupled (adamw) weight decay", d.train.weight_decay,
-        [](C& x, float v) { x.train.weight_decay = v; });
+        [](C& x, float v) { x.train.weight_decay = v; })
+      ->check(kAtLeast0);
   c.add(cmd, "--schedule", "Learning rate after the warm-up: constant, linear or cosine decay", d.train.schedule,
         [](C& x, const std::string& v) { x.train.schedule = v; })
       ->check(CLI::IsMember({"constant", "linear", "cosine"}));
-  c.add(cmd, "--warmup", "Warm-up steps", d.train.warmup_steps, [](C& x, int64_t v) { x.train.warmup_steps = v; });
-  c.add(cmd, "--clip", "Clip the gradient norm (0: off)", d.train.clip_norm, [](C& x, float v) { x.train.clip_norm = v; });
+  c.add(cmd, "--warmup", "Warm-up steps", d.train.warmup_steps, [](C& x, int64_t v) { x.train.warmup_steps = v; })
+      ->check(kAtLeast0);
+  c.add(cmd, "--clip", "Clip the gradient norm (0: off)", d.train.clip_norm, [](C& x, float v) { x.train.clip_norm = v; })
+      ->check(kAtLeast0);
   c.add(cmd, "--patience", "Early stop after this many epochs without improvement (0: off)", d.train.patience,
-        [](C& x, int64_t v) { x.train.patience = v; });
+        [](C& x, int64_t v) { x.train.patience = v; })
+      ->check(kAtLeast0);
   c.add(cmd, "--valid-fraction", "Held-out share when no --valid file is given", d.train.valid_fraction,
-        [](C& x, double v) { x.train.valid_fraction = v; });
+        [](C& x, double v) { x.train.valid_fraction = v; })
+      ->check(number("(0,1)", "in (0, 1)", [](double v) { return v > 0 && v < 1; }));
   c.add(cmd, "--seed", "Random seed (data order, initialisation, dropout)", d.train.seed,
         [](C& x, uint64_t v) { x.train.seed = v; });
 }
@@ -224,6 +298,7 @@ int run_train(const TrainFlags& f) {
   if (!f.config_path.empty()) tasks::classify::apply_json(r.config, io::read_json(f.config_path), f.config_path);
   f.config.apply(r.config);
   tasks::classify::TrainSummary s = tasks::classify::train_classifier(r);
+  report_skipped(size_t(s.skipped));
   if (s.interrupted) return kExitInterrupted;
   if (!f.json) fmt::print("validation ({} examples):\n", s.valid_examples);
   print_report(s.valid, s.labels, f.json);
@@ -246,7 +321,7 @@ int run_test(const TestFlags& f) {
   auto examples = data::read_text_dataset(f.data, f.read.options(true), &report);
   ATTN_CHECK(!examples.empty(), "{}: no examples", f.data);
   print_report(tasks::classify::evaluate(model, examples), model.labels(), f.json);
-  if (report.skipped > 0) std::fprintf(stderr, "skipped %zu bad rows\n", report.skipped);
+  report_skipped(report.skipped);
   return 0;
 }
 
@@ -260,7 +335,7 @@ struct PredictFlags {
 int run_predict(const PredictFlags& f) {
   auto model = tasks::classify::Classifier::load(f.model);
   const auto& labels = model.labels();
-  for_each_chunk(f.input, f.read.options(false), 256, [&](std::vector<data::TextExample>& chunk) {
+  auto answer = [&](std::vector<data::TextExample>& chunk) {
     std::vector<std::string> texts;
     for (auto& e : chunk) texts.push_back(std::move(e.text));
     for (const auto& p : model.predict_proba(texts)) {
@@ -278,8 +353,9 @@ int run_predict(const PredictFlags& f) {
         fmt::print("{}\n", line);
       }
     }
-    std::fflush(stdout);  // streaming: each chunk's answers leave at once
-  });
+    flush_stdout();  // streaming: each chunk's answers leave at once
+  };
+  report_skipped(for_each_chunk(f.input, f.read.options(false), 256, answer));
   return 0;
 }
 
@@ -293,12 +369,16 @@ struct ExplainFlags {
 };
 
 int run_explain(const ExplainFlags& f) {
-  ATTN_CHECK(!f.input.empty() || !f.texts.empty(), "explain: give an input file (or -) or --text");
   auto model = tasks::classify::Classifier::load(f.model);
   const auto& labels = model.labels();
   std::vector<data::TextExample> examples;
   for (const auto& t : f.texts) examples.push_back({t, "", "--text"});
-  if (!f.input.empty()) {
+  if (is_folder(f.input)) {
+    for (auto& e : data::read_text_dataset(f.input, f.read.options(false))) {
+      if (int64_t(examples.size()) == f.limit) break;
+      examples.push_back(std::move(e));
+    }
+  } else if (!f.input.empty()) {
     data::TextExampleStream stream(f.input, f.read.options(false));
     data::TextExample e;
     while (int64_t(examples.size()) < f.limit && stream.next(e)) examples.push_back(std::move(e));
@@ -359,7 +439,7 @@ std::function<int()> add_classify_command(CLI::App& app, CLI::App*& command) {
   predict_cmd->add_option("model", predict->model, "Model directory")->required();
   predict_cmd->add_option("input", predict->input, "Texts: a file (one per line, or CSV/TSV/JSONL) or - for stdin")
       ->capture_default_str();
-  predict_cmd->add_option("-k,--top", predict->k, "Labels per text")->check(CLI::PositiveNumber)->capture_default_str();
+  predict_cmd->add_option("-k,--top", predict->k, "Labels per text")->check(kAtLeast1)->capture_default_str();
   predict_cmd->add_flag("--json", predict->json, "One JSON object per line");
   predict->read.add(predict_cmd);
 
@@ -372,11 +452,15 @@ std::function<int()> add_classify_command(CLI::App& app, CLI::App*& command) {
   explain_cmd->add_option("--html", explain->html, "Write a heatmap page to this file");
   explain_cmd->add_option("--svg", explain->svg, "Write a heatmap image to this file");
   explain_cmd->add_option("--limit", explain->limit, "Texts read from the input at most")
-      ->check(CLI::PositiveNumber)
+      ->check(kAtLeast1)
       ->capture_default_str();
   explain_cmd->add_flag("--json", explain->json, "One JSON object per text: tokens and weights");
   explain_cmd->add_flag("--no-color", explain->no_color, "Plain terminal output");
   explain->read.add(explain_cmd);
+  explain_cmd->callback([explain] {
+    if (explain->input.empty() && explain->texts.empty())
+      throw CLI::ValidationError("input", "give a file (or - for stdin) or --text");
+  });
 
   return [=]() -> int {
     if (*train_cmd) return run_train(*train);

@@ -3,10 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
-#include "attn/core/error.h"
 #include "attn/core/threads.h"
 #include "attn/kernels/gemm.h"
 #include "cli/classify.h"
@@ -37,20 +38,22 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  int status = 0;
   try {
     if (threads > 0) attn::set_num_threads(threads);
-    if (*demo_cmd) return attn::cli::run_demo(demo);
-    if (*classify_cmd) return run_classify();
+    if (*demo_cmd) status = attn::cli::run_demo(demo);
+    if (*classify_cmd) status = run_classify();
     if (*info_cmd) {
       fmt::print("attn 0.1.0\nthreads: {}\nBLAS: {}\n", attn::num_threads(), attn::kernels::blas_description());
-      return 0;
     }
-  } catch (const attn::Error& e) {
-    std::fprintf(stderr, "attn: error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // attn::Error and the standard library's
     std::fprintf(stderr, "attn: error: %s\n", e.what());
     return 1;
   }
-  return 0;
+  // Output that could not be written (a full disk) is an error, not a silent loss.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "attn: error: cannot write the output: %s\n", std::strerror(errno));
+    return 1;
+  }
+  return status;
 }

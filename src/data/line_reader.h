@@ -1,7 +1,10 @@
 // Lines of a file, gzip-compressed file or stdin, read in large chunks: a line is a view into the buffer, so a
-// 10 MB line costs one pass, and a byte-order mark at the start is dropped.
+// 10 MB line costs one pass, and a byte-order mark at the start is dropped. A read returns what a pipe holds
+// rather than waiting for a full chunk, so lines typed into stdin are seen as they arrive.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,16 +23,27 @@ class LineReader {
   int64_t line_number() const { return line_; }      // 1-based, of the line last returned
   const std::string& name() const { return name_; }  // "<stdin>" or the path
 
- private:
-  bool fill();
+  // Called before a read that would block (a pipe or terminal with nothing to read yet), so that a consumer
+  // can answer the lines it has before waiting for more.
+  void set_on_wait(std::function<void()> on_wait) { on_wait_ = std::move(on_wait); }
 
-  void* file_ = nullptr;  // gzFile, kept out of this header
+ private:
+  struct Gzip;
+  bool fill();
+  size_t read_raw(char* out, size_t n);      // 0 at the end of the input
+  size_t read_decoded(char* out, size_t n);  // raw or inflated bytes; 0 at the end
+
+  int fd_ = -1;
+  bool own_fd_ = false;
+  std::unique_ptr<Gzip> gzip_;  // set when the input is gzip-compressed
+  std::function<void()> on_wait_;
   std::string name_;
   std::string buf_;
   size_t pos_ = 0;         // start of the unread part of buf_
   size_t scanned_ = 0;     // buf_[pos_, scanned_) holds no '\n'
   size_t last_start_ = 0;  // where the line last returned began, for unread()
   int64_t line_ = 0;
+  bool sniffed_ = false;  // the first bytes were looked at for gzip's magic number
   bool eof_ = false, started_ = false;
 };
 

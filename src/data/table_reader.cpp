@@ -34,9 +34,17 @@ bool has_space(std::string_view s) { return std::any_of(s.begin(), s.end(), is_s
 TableReader::TableReader(LineReader& lines, char delimiter, const TextReadOptions& options, TextReadReport& report)
     : lines_(lines), delimiter_(delimiter), options_(options), report_(report) {
   Row first, second;
-  if (!read_row(first)) return;  // an empty file: no examples
-  // The header decision may look at row 2, so read it ahead when the answer is not given.
-  const bool have_second = !options_.header.has_value() && read_row(second);
+  for (;;) {  // the first usable row fixes the columns
+    if (!read_row(first)) return;  // an empty file: no examples
+    if (first.problem.empty()) break;
+    bad_row(options_, report_, fmt::format("{}: {}", where(first.line), first.problem));
+  }
+  // Row 2 tells a header from data when row 1 holds column names. It is read ahead only then, so that
+  // streamed text is not held back waiting for a second line.
+  auto is_name = [&](const std::string& field) { return known_name(normalize_name(field)); };
+  const bool look_ahead =
+      !options_.header.has_value() && std::any_of(first.fields.begin(), first.fields.end(), is_name);
+  const bool have_second = look_ahead && read_row(second);
   settle_columns(first, have_second ? &second : nullptr);
   if (header_.empty()) pending_.push_back(std::move(first));
   if (have_second) pending_.push_back(std::move(second));
@@ -74,7 +82,7 @@ bool TableReader::read_csv_fields(Row& row) {
   std::string_view line;
   do {
     if (!lines_.next(line)) return false;
-  } while (line.empty());
+  } while (is_blank(line));  // between records; inside a quoted field a blank line is text
   row.line = lines_.line_number();
   enum class State { FieldStart, Unquoted, Quoted, AfterQuote } state = State::FieldStart;
   std::string field;
@@ -148,26 +156,19 @@ void TableReader::settle_columns(const Row& first, const Row* second) {
   for (const auto& f : first.fields) names.push_back(normalize_name(f));
 
   bool named_by_user = false;  // a column given by name implies a header
-  std::vector<std::string> wanted;
-  for (const auto& spec : options_.text_columns) wanted.push_back(spec);
-  if (!options_.label_column.empty()) wanted.push_back(options_.label_column);
-  for (const auto& spec : wanted) named_by_user |= !all_digits(trim(spec));
+  for (const auto& spec : options_.text_columns) named_by_user |= !all_digits(trim(spec));
+  if (!options_.label_column.empty()) named_by_user |= !all_digits(trim(options_.label_column));
 
   bool header = options_.header.value_or(false);
   if (!options_.header.has_value()) {
     for (size_t c = 0; c < columns_ && !header; ++c) {
       const std::string& n = names[c];
-      // "y" names a label column once a header is known, but as a value it is too common to reveal one.
-      const bool known =
-          (is_one_of(n, kLabelNames) && n != "y") || is_one_of(n, kTextNames) || is_one_of(n, kIdNames) ||
-          std::any_of(wanted.begin(), wanted.end(), [&](const auto& w) { return normalize_name(w) == n; });
       const bool repeated = second && c < second->fields.size() && normalize_name(second->fields[c]) == n;
-      header = known && !repeated;
+      header = known_name(n) && !repeated;
     }
     header |= named_by_user;
   }
   if (header) {
-    ATTN_CHECK(first.problem.empty(), "{}: header row: {}", at, first.problem);
     for (const auto& f : first.fields) header_.emplace_back(trim(f));
   }
 
@@ -218,6 +219,15 @@ void TableReader::settle_columns(const Row& first, const Row* second) {
     ATTN_CHECK(!text_.empty(), "{}: no text column left beside the label{}", at,
                header ? fmt::format(" (the columns are: {})", join_names(header_)) : std::string());
   }
+}
+
+bool TableReader::known_name(const std::string& name) const {
+  // "y" names a label column once a header is known, but as a value it is too common to reveal one.
+  if ((is_one_of(name, kLabelNames) && name != "y") || is_one_of(name, kTextNames) || is_one_of(name, kIdNames))
+    return true;
+  if (!options_.label_column.empty() && normalize_name(options_.label_column) == name) return true;
+  return std::any_of(options_.text_columns.begin(), options_.text_columns.end(),
+                     [&](const auto& spec) { return normalize_name(spec) == name; });
 }
 
 int TableReader::column_of(const std::string& spec, const char* role) const {

@@ -28,6 +28,7 @@ class TableReader {
   bool read_csv_fields(Row& row);
   bool read_tsv_fields(Row& row);
   void settle_columns(const Row& first, const Row* second);
+  bool known_name(const std::string& name) const;  // a header name we know, or one the user gave (normalized)
   int column_of(const std::string& spec, const char* role) const;
   std::string column_label(int column) const;  // "'title'" or "3", for messages
   std::string where(int64_t line) const { return fmt::format("{}:{}", lines_.name(), line); }

@@ -304,6 +304,7 @@ TextExampleStream& TextExampleStream::operator=(TextExampleStream&&) noexcept = 
 bool TextExampleStream::next(TextExample& out) { return impl_->next(out); }
 const TextReadReport& TextExampleStream::report() const { return impl_->report; }
 TextFormat TextExampleStream::format() const { return impl_->format; }
+void TextExampleStream::set_on_wait(std::function<void()> on_wait) { impl_->lines.set_on_wait(std::move(on_wait)); }
 
 std::vector<TextExample> read_text_dataset(const std::string& path, const TextReadOptions& options,
                                            TextReadReport* report) {

@@ -1,6 +1,7 @@
 #include "attn/io/atomic_directory.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -26,16 +27,19 @@ void remove_quietly(const fs::path& p) {
   fs::remove_all(p, ec);
 }
 
-}  // namespace
-
-void write_directory_atomic(const std::string& dir, const std::string& marker_file,
-                            const std::function<void(const std::string&)>& fill) {
+fs::path target_path(const std::string& dir) {
   ATTN_CHECK(!dir.empty(), "write_directory_atomic: empty directory name");
   fs::path target = fs::path(dir).lexically_normal();
   if (!target.has_filename()) target = target.parent_path();  // "model/" -> "model"
+  return target;
+}
+
+}  // namespace
+
+void check_directory_target(const std::string& dir, const std::string& marker_file) {
+  const fs::path target = target_path(dir);
   std::error_code ec;
-  const bool exists = fs::exists(target, ec);
-  if (exists) {
+  if (fs::exists(target, ec)) {
     ATTN_CHECK(fs::is_directory(target, ec), "{} exists and is not a directory; choose another output", dir);
     ATTN_CHECK(fs::is_empty(target, ec) || fs::exists(target / marker_file, ec),
                "{} exists and does not look like a model directory (no {}); choose another output, attn will not "
@@ -44,7 +48,16 @@ void write_directory_atomic(const std::string& dir, const std::string& marker_fi
   }
   const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
   ATTN_CHECK(fs::is_directory(parent, ec), "cannot write {}: the directory {} does not exist", dir, parent.string());
-  const std::string suffix = "." + std::to_string(::getpid());
+}
+
+void write_directory_atomic(const std::string& dir, const std::string& marker_file,
+                            const std::function<void(const std::string&)>& fill) {
+  check_directory_target(dir, marker_file);
+  const fs::path target = target_path(dir);
+  std::error_code ec;
+  const bool exists = fs::exists(target, ec);
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string suffix = fmt::format(".{}", ::getpid());  // not operator+: a GCC 12 -Wrestrict false alarm
   const fs::path staging = target.string() + ".tmp" + suffix;
   const fs::path old = target.string() + ".old" + suffix;
   remove_quietly(staging);

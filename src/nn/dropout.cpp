@@ -7,6 +7,7 @@ namespace attn::nn {
 
 Dropout::Dropout(float p, Rng& rng) : p_(p), rng_(rng.fork(rng.next_u64())) {
   ATTN_CHECK(p >= 0.0f && p < 1.0f, "Dropout: p must be in [0, 1), got {}", p);
+  register_rng("rng", rng_);
 }
 
 Var Dropout::forward(const Var& x) { return autograd::dropout(x, p_, rng_, training()); }

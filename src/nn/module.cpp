@@ -11,6 +11,22 @@ Var Module::register_parameter(const std::string& name, Tensor value) {
   return v;
 }
 
+void Module::register_rng(const std::string& name, Rng& rng) {
+  for (const auto& [n, r] : rngs_) ATTN_CHECK(n != name, "register_rng: '{}' registered twice", name);
+  rngs_.emplace_back(name, &rng);
+}
+
+void Module::collect_rngs(const std::string& prefix, std::vector<std::pair<std::string, Rng*>>& out) const {
+  for (const auto& [name, r] : rngs_) out.emplace_back(prefix + name, r);
+  for (const auto& [name, child] : children_) child->collect_rngs(prefix + name + ".", out);
+}
+
+std::vector<std::pair<std::string, Rng*>> Module::named_rngs() const {
+  std::vector<std::pair<std::string, Rng*>> out;
+  collect_rngs("", out);
+  return out;
+}
+
 void Module::collect(const std::string& prefix, std::vector<std::pair<std::string, Var>>& out) const {
   for (const auto& [name, v] : params_) out.emplace_back(prefix + name, v);
   for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);

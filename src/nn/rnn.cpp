@@ -15,6 +15,7 @@ RecurrentBase::RecurrentBase(const char* name, kernels::RnnCell cell, const RnnO
              options.input_size, options.hidden_size, options.num_layers);
   ATTN_CHECK(options.dropout >= 0.0f && options.dropout < 1.0f, "{}: dropout must be in [0, 1), got {}", name,
              options.dropout);
+  register_rng("dropout_rng", dropout_rng_);
   const int64_t H = options.hidden_size, GH = kernels::rnn_gate_count(cell) * H, dirs = num_directions();
   const float bound = 1.0f / std::sqrt(float(H));
   auto param = [&](const std::string& pname, Shape shape) {

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "attn/core/error.h"
+#include "attn/core/rng.h"
 #include "attn/io/safetensors.h"
 #include "attn/optim/clip.h"
 #include "attn/train/interrupt.h"
@@ -40,8 +41,12 @@ void copy_into(const std::vector<std::pair<std::string, Var>>& named, const std:
   }
 }
 
+using NamedRngs = std::vector<std::pair<std::string, Rng*>>;
+
 void write_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Var>>& named,
-                      const std::vector<Tensor>& best, const optim::Optimizer& optimizer, const CheckpointState& st) {
+                      const NamedRngs& rngs, const std::vector<Tensor>& best, const optim::Optimizer& optimizer,
+                      CheckpointState st) {
+  for (const auto& [name, rng] : rngs) st.rngs[name] = {rng->seed(), rng->counter()};
   io::NamedTensors tensors;
   for (const auto& [name, v] : named) tensors.emplace_back("model." + name, v.value());
   for (size_t i = 0; i < best.size(); ++i) tensors.emplace_back("best." + named[i].first, best[i]);
@@ -51,8 +56,8 @@ void write_checkpoint(const std::string& path, const std::vector<std::pair<std::
 
 // Restores parameters, best parameters and optimizer state; returns the loop's position.
 CheckpointState read_checkpoint(const std::string& path, const std::string& fingerprint,
-                                const std::vector<std::pair<std::string, Var>>& named, std::vector<Tensor>& best,
-                                optim::Optimizer& optimizer) {
+                                const std::vector<std::pair<std::string, Var>>& named, const NamedRngs& rngs,
+                                std::vector<Tensor>& best, optim::Optimizer& optimizer) {
   io::SafetensorsFile file = io::read_safetensors(path);
   auto meta = file.metadata.find(kCheckpointKey);
   ATTN_CHECK(meta != file.metadata.end(), "{}: not an attn training checkpoint (no '{}' metadata)", path,
@@ -91,8 +96,17 @@ CheckpointState read_checkpoint(const std::string& path, const std::string& fing
     for (const auto& [name, v] : named) best_values.push_back(fetch(best_found, name, v.value(), "best"));
   ATTN_CHECK(model.size() == named.size(), "{}: checkpoint has {} model parameters, the model {}", path,
              model.size(), named.size());
+  for (const auto& [name, rng] : rngs)
+    ATTN_CHECK(st.rngs.count(name), "{}: checkpoint lacks random generator '{}'", path, name);
+  ATTN_CHECK(st.rngs.size() == rngs.size(), "{}: checkpoint has {} random generators, the model {}", path,
+             st.rngs.size(), rngs.size());
   optimizer.load_state(optim_state);  // checks everything before changing anything
   copy_into(named, values);
+  for (const auto& [name, rng] : rngs) {
+    const auto [seed, counter] = st.rngs.at(name);
+    *rng = Rng(seed);
+    rng->set_counter(counter);
+  }
   best = std::move(best_values);
   return st;
 }
@@ -108,7 +122,7 @@ std::string format_metrics(const std::vector<std::pair<std::string, double>>& me
 nlohmann::json to_json(const CheckpointState& st) {
   return {{"epoch", st.epoch},           {"next_batch", st.next_batch}, {"steps", st.steps},
           {"best_score", st.best_score}, {"best_epoch", st.best_epoch}, {"bad_epochs", st.bad_epochs},
-          {"fingerprint", st.fingerprint}};
+          {"fingerprint", st.fingerprint}, {"rngs", st.rngs}};
 }
 
 CheckpointState checkpoint_state_from_json(const nlohmann::json& j, const std::string& where) {
@@ -121,6 +135,7 @@ CheckpointState checkpoint_state_from_json(const nlohmann::json& j, const std::s
     st.best_epoch = j.at("best_epoch").get<int64_t>();
     st.bad_epochs = j.at("bad_epochs").get<int64_t>();
     st.fingerprint = j.at("fingerprint").get<std::string>();
+    if (j.contains("rngs")) st.rngs = j.at("rngs").get<std::map<std::string, std::array<uint64_t, 2>>>();
   } catch (const nlohmann::json::exception& e) {
     ATTN_CHECK(false, "{}: corrupt checkpoint state: {}", where, e.what());
   }
@@ -137,13 +152,14 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
   const auto t0 = Clock::now();
   nn::Module& model = task.model();
   const auto named = model.named_parameters();
+  const NamedRngs rngs = model.named_rngs();
   const std::vector<Var> params = model.parameters();
 
   CheckpointState st;
   st.fingerprint = task.fingerprint();
   std::vector<Tensor> best;
   if (o.resume) {
-    st = read_checkpoint(o.checkpoint_path, st.fingerprint, named, best, optimizer);
+    st = read_checkpoint(o.checkpoint_path, st.fingerprint, named, rngs, best, optimizer);
   }
 
   optim::ScheduleConfig schedule_config = o.schedule;
@@ -168,7 +184,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
       say("interrupted");
       return;
     }
-    if (write) write_checkpoint(o.checkpoint_path, named, best, optimizer, st);
+    if (write) write_checkpoint(o.checkpoint_path, named, rngs, best, optimizer, st);
     say(fmt::format("interrupted: checkpoint written to {} (continue with --resume)", o.checkpoint_path));
   };
 
@@ -255,7 +271,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
     if (!o.checkpoint_path.empty()) {
       CheckpointState next = st;
       if (!stop_early) ++next.epoch;
-      write_checkpoint(o.checkpoint_path, named, best, optimizer, next);
+      write_checkpoint(o.checkpoint_path, named, rngs, best, optimizer, next);
     }
     if (stop_early) break;
     if (interrupt_requested()) {

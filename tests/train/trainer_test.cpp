@@ -1,5 +1,6 @@
 // The Trainer on a small softmax-regression task: it learns, keeps the best epoch, stops early, and a run
-// interrupted by SIGINT and resumed from its checkpoint ends with exactly the parameters of an uninterrupted run.
+// interrupted by SIGINT and resumed from its checkpoint ends with exactly the parameters of an uninterrupted run
+// (with dropout too).
 #include "attn/train/trainer.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include "attn/autograd/ops/loss.h"
 #include "attn/io/safetensors.h"
+#include "attn/nn/dropout.h"
 #include "attn/nn/linear.h"
 #include "attn/optim/adam.h"
 #include "attn/train/interrupt.h"
@@ -24,11 +26,23 @@ using testing::expect_error;
 
 constexpr int64_t kFeatures = 5, kClasses = 3, kExamples = 96, kBatch = 8;
 
+// A linear map with dropout on its input (none by default), whose random stream a resumed run must continue.
+class ToyNet : public nn::Linear {
+ public:
+  ToyNet(Rng& rng, float dropout)
+      : nn::Linear(kFeatures, kClasses, rng),
+        dropout_(register_module("dropout", std::make_shared<nn::Dropout>(dropout, rng))) {}
+  Var forward(const Var& x) { return nn::Linear::forward(dropout_->forward(x)); }
+
+ private:
+  std::shared_ptr<nn::Dropout> dropout_;
+};
+
 // Points whose class is the arg-max of a fixed linear map (learnable to ~100%), with a scripted validation score
 // when one is given (to test best-keeping and early stopping).
 class ToyTask : public TrainTask {
  public:
-  explicit ToyTask(uint64_t seed) : rng_(seed), linear_(std::make_shared<nn::Linear>(kFeatures, kClasses, rng_)) {
+  explicit ToyTask(uint64_t seed, float dropout = 0) : rng_(seed), linear_(std::make_shared<ToyNet>(rng_, dropout)) {
     Rng data(1000);  // the same points whatever the initialisation
     x_.resize(size_t(kExamples * kFeatures));
     for (auto& v : x_) v = data.uniform(-1, 1);
@@ -87,7 +101,7 @@ class ToyTask : public TrainTask {
 
  private:
   Rng rng_;
-  std::shared_ptr<nn::Linear> linear_;
+  std::shared_ptr<ToyNet> linear_;
   std::vector<float> x_;
   std::vector<int32_t> y_;
 };
@@ -130,18 +144,21 @@ TEST(Trainer, KeepsTheBestEpochAndStopsEarly) {
   EXPECT_EQ(values(linear.weight.value()), values(task.weights_at_validation[1]));  // epoch 2's parameters
 }
 
-TEST(Trainer, ResumesAnInterruptedRunExactly) {
+class TrainerResume : public ::testing::TestWithParam<float> {};
+
+TEST_P(TrainerResume, ResumesAnInterruptedRunExactly) {
   testing::TempDir dir;
   const std::string ckpt = dir.file("run.checkpoint");
+  const float dropout = GetParam();  // with dropout, the masks after the resume must be the same too
 
-  ToyTask reference(3);
+  ToyTask reference(3, dropout);
   optim::Adam adam_ref(reference.model().named_parameters());
   TrainerOptions o = quiet_options(4);
   o.schedule.kind = optim::ScheduleKind::kLinear;
   o.schedule.warmup_steps = 5;
   train(reference, adam_ref, o);
 
-  ToyTask first(3);
+  ToyTask first(3, dropout);
   first.interrupt_at_step = 19;  // inside epoch 2 (12 batches per epoch); step 19 still completes
   optim::Adam adam1(first.model().named_parameters());
   o.checkpoint_path = ckpt;
@@ -149,7 +166,7 @@ TEST(Trainer, ResumesAnInterruptedRunExactly) {
   ASSERT_TRUE(r1.interrupted);
   ASSERT_TRUE(std::filesystem::exists(ckpt));
 
-  ToyTask second(99);  // other initial weights: everything must come from the checkpoint
+  ToyTask second(99, dropout);  // other initial weights and random streams: all must come from the checkpoint
   optim::Adam adam2(second.model().named_parameters());
   o.resume = true;
   TrainResult r2 = train(second, adam2, o);
@@ -162,6 +179,8 @@ TEST(Trainer, ResumesAnInterruptedRunExactly) {
   EXPECT_EQ(values(a.bias.value()), values(b.bias.value()));
 }
 
+INSTANTIATE_TEST_SUITE_P(Trainer, TrainerResume, ::testing::Values(0.0f, 0.3f));
+
 TEST(Trainer, RefusesAForeignOrCorruptCheckpoint) {
   testing::TempDir dir;
   ToyTask task(4);
@@ -173,10 +192,10 @@ TEST(Trainer, RefusesAForeignOrCorruptCheckpoint) {
   io::save_safetensors(o.checkpoint_path, {{"x", Tensor::zeros({2})}});
   expect_error([&] { train(task, adam, o); }, {"not an attn training checkpoint"});
   io::save_safetensors(o.checkpoint_path, {{"model.weight", Tensor::zeros({2})}},
-                       {{"attn.checkpoint", to_json(CheckpointState{0, 0, 0, 0, 0, 0, "other"}).dump()}});
+                       {{"attn.checkpoint", to_json(CheckpointState{0, 0, 0, 0, 0, 0, "other", {}}).dump()}});
   expect_error([&] { train(task, adam, o); }, {"other data or settings"});
   io::save_safetensors(o.checkpoint_path, {{"model.weight", Tensor::zeros({2})}},
-                       {{"attn.checkpoint", to_json(CheckpointState{0, 0, 0, 0, 0, 0, "toy"}).dump()}});
+                       {{"attn.checkpoint", to_json(CheckpointState{0, 0, 0, 0, 0, 0, "toy", {}}).dump()}});
   expect_error([&] { train(task, adam, o); }, {"model parameter 'weight' has shape [2]"});
   io::save_safetensors(o.checkpoint_path, {}, {{"attn.checkpoint", "{\"epoch\": -1}"}});
   expect_error([&] { train(task, adam, o); }, {"corrupt checkpoint state"});

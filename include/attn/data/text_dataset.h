@@ -3,6 +3,7 @@
 // bad row in a 100k-line file is otherwise impossible to find.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +68,9 @@ class TextExampleStream {
   bool next(TextExample& out);  // false at the end of the input
   const TextReadReport& report() const;
   TextFormat format() const;  // as resolved from Auto
+  // Called before the stream waits for more input (a pipe or terminal with nothing to read yet), so that the
+  // consumer can act on the examples it has, e.g. print their predictions.
+  void set_on_wait(std::function<void()> on_wait);
 
  private:
   struct Impl;

@@ -14,4 +14,8 @@ namespace attn::io {
 void write_directory_atomic(const std::string& dir, const std::string& marker_file,
                             const std::function<void(const std::string& staging_dir)>& fill);
 
+// Throws the attn::Error that write_directory_atomic would for `dir` (not a directory, a directory of other
+// files, no parent directory), so that a long job can check its output before it starts.
+void check_directory_target(const std::string& dir, const std::string& marker_file);
+
 }  // namespace attn::io

@@ -9,6 +9,10 @@
 
 #include "attn/autograd/var.h"
 
+namespace attn {
+class Rng;
+}  // namespace attn
+
 namespace attn::nn {
 
 using autograd::Var;
@@ -32,9 +36,15 @@ class Module {
 
   void zero_grad();
 
+  // The random generators of this module and its sub-modules (dropout masks), with dotted names: a training
+  // checkpoint saves their positions so that a resumed run draws what an uninterrupted one would.
+  std::vector<std::pair<std::string, Rng*>> named_rngs() const;
+
  protected:
   // Registers a trainable tensor under `name`; returns the Var to keep in the module.
   Var register_parameter(const std::string& name, Tensor value);
+  // Registers a generator the module owns (a member: it lives as long as the module).
+  void register_rng(const std::string& name, Rng& rng);
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     children_.emplace_back(name, module);
@@ -43,8 +53,10 @@ class Module {
 
  private:
   void collect(const std::string& prefix, std::vector<std::pair<std::string, Var>>& out) const;
+  void collect_rngs(const std::string& prefix, std::vector<std::pair<std::string, Rng*>>& out) const;
 
   std::vector<std::pair<std::string, Var>> params_;
+  std::vector<std::pair<std::string, Rng*>> rngs_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

@@ -2,7 +2,9 @@
 // validation after each epoch, early stopping, keeping the best parameters, progress on the terminal, and a
 // resumable checkpoint written after every epoch and when the user presses Ctrl-C.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
@@ -74,7 +76,8 @@ struct TrainResult {
 TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOptions& options);
 
 // The checkpoint file: model parameters ("model.<name>"), best parameters ("best.<name>"), optimizer state
-// ("optim.<name>") and the loop's position in its metadata. Exposed for tests and tools.
+// ("optim.<name>") and, in its metadata, the loop's position and the state of the model's random generators.
+// Exposed for tests and tools.
 struct CheckpointState {
   int64_t epoch = 0;       // the epoch in progress (0-based)
   int64_t next_batch = 0;  // its next batch
@@ -83,6 +86,7 @@ struct CheckpointState {
   int64_t best_epoch = 0;
   int64_t bad_epochs = 0;
   std::string fingerprint;
+  std::map<std::string, std::array<uint64_t, 2>> rngs;  // the model's random generators by name: seed, counter
 };
 nlohmann::json to_json(const CheckpointState& state);
 CheckpointState checkpoint_state_from_json(const nlohmann::json& j, const std::string& where);

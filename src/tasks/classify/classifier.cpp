@@ -285,6 +285,11 @@ struct Classifier::Impl {
 TrainSummary train_classifier(const TrainRequest& r) {
   const auto t0 = Clock::now();
   validate(r.config);
+  // Problems with the output are found now rather than after the training they would throw away.
+  io::check_directory_target(r.output_dir, kConfigFile);
+  ATTN_CHECK(!r.resume || r.config.model.kind == ModelKind::kTfidf || fs::exists(checkpoint_path(r.output_dir)),
+             "{}: no checkpoint to resume from (--resume continues a run stopped by Ctrl-C); train without --resume",
+             checkpoint_path(r.output_dir));
   TrainSummary summary;
   Prepared p = prepare(r);
   ClassifyConfig config = r.config;

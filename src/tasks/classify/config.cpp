@@ -170,23 +170,25 @@ void apply_json(ClassifyConfig& c, const json& j, const std::string& where) {
 ClassifyConfig config_from_json(const json& j, const std::string& where) {
   ClassifyConfig c;
   apply_json(c, j, where);
-  validate(c);
+  validate(c, where);
   return c;
 }
 
-void validate(const ClassifyConfig& c) {
+void validate(const ClassifyConfig& c, const std::string& where) {
   const auto& p = c.preprocess;
   const auto& m = c.model;
   const auto& t = c.train;
-  auto positive = [](const char* what, int64_t v) { ATTN_CHECK(v >= 1, "config: {} must be >= 1, got {}", what, v); };
+  auto positive = [&](const char* what, int64_t v) {
+    ATTN_CHECK(v >= 1, "{}: {} must be >= 1, got {}", where, what, v);
+  };
   positive("preprocess.max_length", p.max_length);
   positive("preprocess.min_count", p.min_count);
-  ATTN_CHECK(p.max_vocab == 0 || p.max_vocab >= 3, "config: preprocess.max_vocab must be 0 or >= 3, got {}",
-             p.max_vocab);
-  ATTN_CHECK(p.sentencepiece_vocab >= 16, "config: preprocess.sentencepiece_vocab must be >= 16, got {}",
-             p.sentencepiece_vocab);
+  ATTN_CHECK(p.max_vocab == 0 || p.max_vocab >= 3, "{}: preprocess.max_vocab must be 0 or >= 3, got {}",
+             where, p.max_vocab);
+  ATTN_CHECK(p.sentencepiece_vocab >= 16, "{}: preprocess.sentencepiece_vocab must be >= 16, got {}",
+             where, p.sentencepiece_vocab);
   ATTN_CHECK(p.stop_words.empty() || p.stop_words == "en" || p.stop_words == "zh",
-             "config: preprocess.stop_words must be '', 'en' or 'zh', got '{}'", p.stop_words);
+             "{}: preprocess.stop_words must be '', 'en' or 'zh', got '{}'", where, p.stop_words);
   positive("model.embed_dim", m.embed_dim);
   positive("model.hidden", m.hidden);
   positive("model.layers", m.layers);
@@ -194,29 +196,29 @@ void validate(const ClassifyConfig& c) {
   positive("model.ff_dim", m.ff_dim);
   text::validate(m.tfidf);
   ATTN_CHECK(m.logistic.l2 >= 0 && m.logistic.max_iterations >= 1,
-             "config: model.logistic needs l2 >= 0 and max_iterations >= 1");
-  ATTN_CHECK(m.attention_dim >= 0, "config: model.attention_dim must be >= 0, got {}", m.attention_dim);
+             "{}: model.logistic needs l2 >= 0 and max_iterations >= 1", where);
+  ATTN_CHECK(m.attention_dim >= 0, "{}: model.attention_dim must be >= 0, got {}", where, m.attention_dim);
   if (m.kind == ModelKind::kTransformer)
-    ATTN_CHECK(m.embed_dim % m.heads == 0, "config: model.embed_dim {} must be a multiple of model.heads {}",
-               m.embed_dim, m.heads);
+    ATTN_CHECK(m.embed_dim % m.heads == 0, "{}: model.embed_dim {} must be a multiple of model.heads {}",
+               where, m.embed_dim, m.heads);
   for (float d : {m.dropout, m.embed_dropout})
-    ATTN_CHECK(d >= 0 && d < 1, "config: dropout must lie in [0, 1), got {}", d);
+    ATTN_CHECK(d >= 0 && d < 1, "{}: dropout must lie in [0, 1), got {}", where, d);
   positive("train.epochs", t.epochs);
   positive("train.batch_size", t.batch_size);
   positive("train.bucket_factor", t.bucket_factor);
-  ATTN_CHECK(t.optimizer == "adam" || t.optimizer == "adamw", "config: train.optimizer must be adam or adamw, got '{}'",
-             t.optimizer);
+  ATTN_CHECK(t.optimizer == "adam" || t.optimizer == "adamw", "{}: train.optimizer must be adam or adamw, got '{}'",
+             where, t.optimizer);
   ATTN_CHECK(t.schedule == "constant" || t.schedule == "linear" || t.schedule == "cosine",
-             "config: train.schedule must be constant, linear or cosine, got '{}'", t.schedule);
-  ATTN_CHECK(std::isfinite(t.lr) && t.lr > 0, "config: train.lr must be > 0, got {}", t.lr);
-  ATTN_CHECK(std::isfinite(t.weight_decay) && t.weight_decay >= 0, "config: train.weight_decay must be >= 0, got {}",
-             t.weight_decay);
-  ATTN_CHECK(t.warmup_steps >= 0, "config: train.warmup_steps must be >= 0, got {}", t.warmup_steps);
-  ATTN_CHECK(std::isfinite(t.clip_norm) && t.clip_norm >= 0, "config: train.clip_norm must be >= 0, got {}",
-             t.clip_norm);
-  ATTN_CHECK(t.patience >= 0, "config: train.patience must be >= 0, got {}", t.patience);
-  ATTN_CHECK(t.valid_fraction > 0 && t.valid_fraction < 1, "config: train.valid_fraction must lie in (0, 1), got {}",
-             t.valid_fraction);
+             "{}: train.schedule must be constant, linear or cosine, got '{}'", where, t.schedule);
+  ATTN_CHECK(std::isfinite(t.lr) && t.lr > 0, "{}: train.lr must be > 0, got {}", where, t.lr);
+  ATTN_CHECK(std::isfinite(t.weight_decay) && t.weight_decay >= 0, "{}: train.weight_decay must be >= 0, got {}",
+             where, t.weight_decay);
+  ATTN_CHECK(t.warmup_steps >= 0, "{}: train.warmup_steps must be >= 0, got {}", where, t.warmup_steps);
+  ATTN_CHECK(std::isfinite(t.clip_norm) && t.clip_norm >= 0, "{}: train.clip_norm must be >= 0, got {}",
+             where, t.clip_norm);
+  ATTN_CHECK(t.patience >= 0, "{}: train.patience must be >= 0, got {}", where, t.patience);
+  ATTN_CHECK(t.valid_fraction > 0 && t.valid_fraction < 1, "{}: train.valid_fraction must lie in (0, 1), got {}",
+             where, t.valid_fraction);
 }
 
 }  // namespace attn::tasks::classify

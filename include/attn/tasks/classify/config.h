@@ -71,7 +71,8 @@ nlohmann::json to_json(const ClassifyConfig& config);
 ClassifyConfig config_from_json(const nlohmann::json& j, const std::string& where);
 // Overlays the fields present in `j` onto `config` (for --config on top of defaults).
 void apply_json(ClassifyConfig& config, const nlohmann::json& j, const std::string& where);
-// Throws attn::Error for values no model can be built or trained with.
-void validate(const ClassifyConfig& config);
+// Throws attn::Error for values no model can be built or trained with; messages start with `where` (the
+// config file, or "config" for flags).
+void validate(const ClassifyConfig& config, const std::string& where = "config");
 
 }  // namespace attn::tasks::classify
