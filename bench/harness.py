@@ -1,6 +1,7 @@
 """Shared plumbing of the side-by-side suites behind bench/run (Python 3 stdlib only; run with /usr/bin/python3):
 waiting for a quiet machine, the timing scheme both sides use, the PyTorch configurations, running attn's
-bench tool and a PyTorch script, and printing figure rows in the DESIGN.md contract.
+bench tool and a PyTorch script, figures measured on both sides (Spec, measure), printing figure rows in the
+DESIGN.md contract and the PASS/MISS summary.
 """
 import os
 import statistics
@@ -117,10 +118,16 @@ def _run(cmd, env_changes, timeout=900):
     return _parse_rows(p.stdout)
 
 
-def run_attn(args, threads):
-    """One attn_bench_tool invocation at `threads` threads -> [(name, value, unit)]."""
+def run_attn(args, threads, env=None):
+    """One attn_bench_tool invocation at `threads` threads (plus `env` changes) -> [(name, value, unit)]."""
     wait_quiet("attn " + " ".join(args))
-    return _run([BENCH_TOOL, "--threads", str(threads)] + args, {"OMP_NUM_THREADS": str(threads)})
+    return _run([BENCH_TOOL, "--threads", str(threads)] + args, dict(env or {}, OMP_NUM_THREADS=str(threads)))
+
+
+# attn's own settings, for suites that give attn the choice torch_best has between OpenMP threads that spin while
+# they wait (the default: fastest on a quiet machine) and threads that sleep (far faster when other jobs share
+# the cores, as on a busy shared machine: a spinning thread holds the core its partner needs to finish).
+ATTN_WAIT_POLICIES = (("spin", {}), ("passive", {"OMP_WAIT_POLICY": "PASSIVE"}))
 
 
 class TorchConfig:
@@ -187,3 +194,89 @@ class Figures:
             if f == figure:
                 return r[0]
         return None
+
+
+def limit_names(threads, headline):
+    """The machine-limit figures at `threads`: suffixed _tN unless at the suite's headline thread count."""
+    sfx = "" if threads == headline else "_t%d" % threads
+    return "limit:stream_copy" + sfx, "limit:sgemm" + sfx
+
+
+def measure_limits(figs, threads, headline, sgemm_n=2048):
+    """STREAM-style copy (GB/s) and attn's BLAS sgemm at n = sgemm_n (GFLOP/s), as limit rows."""
+    stream, sgemm = limit_names(threads, headline)
+    figs.add_limit(stream, pick(run_attn(["stream"], threads), "GB/s"), "GB/s")
+    figs.add_limit(sgemm, pick(run_attn(["sgemm", str(sgemm_n)], threads), "GFLOP/s"), "GFLOP/s")
+
+
+class Spec:
+    """One figure measured on both sides: `parts` are the attn_bench_tool subcommand and sizes, `flags` its
+    --options; the suite's bench/torch script takes the same as one `part:part:flag` argument. `targets` are
+    (reference, minimum) pairs for the summary, the reference being a torch row or a limit figure."""
+
+    def __init__(self, figure, unit, parts, flags=(), higher_is_better=True, targets=()):
+        self.figure, self.unit, self.higher_is_better, self.targets = figure, unit, higher_is_better, targets
+        self.attn_args = [str(p) for p in parts] + ["--" + f for f in flags]
+        self.torch_arg = ":".join([str(p) for p in parts] + list(flags))
+
+
+def pick(rows, unit):
+    """The last value in `unit` among (name, value, unit) rows, or None."""
+    values = [v for (_, v, u) in rows if u == unit]
+    return values[-1] if values else None
+
+
+def measure(figs, script, specs, threads, all_configs=True, attn_settings=None):
+    """attn figures one process each, then each PyTorch configuration over the whole group in one process of
+    `script` (a bench/torch script); a reference is the best of its configurations (or just the first, without
+    all_configs). attn_settings: (tag, env) pairs to time attn under, keeping the best (default: as it is).
+    Prints the rows."""
+    attn = {}
+    for s in specs:
+        got = []
+        for tag, env in attn_settings or (("default", {}),):
+            value = pick(run_attn(s.attn_args, threads, env), s.unit)
+            if value is not None:
+                got.append((value, tag))
+        attn[s.figure] = (max if s.higher_is_better else min)(got)[0] if got else None
+        if len(got) > 1:
+            log("# %s attn: %s" % (s.figure, ", ".join("%s %.4g" % (tag, v) for v, tag in got)))
+    refs, by_ref = {}, torch_configs(threads)
+    if not all_configs:
+        by_ref = {ref: configs[:1] for ref, configs in by_ref.items()}
+    for ref_name, configs in by_ref.items():
+        per_config = []
+        for c in configs:
+            rows = c.run(script, [s.torch_arg for s in specs])
+            per_config.append((c.tag, {s.figure: pick([r for r in rows if r[0] == s.torch_arg], s.unit)
+                                       for s in specs}))
+        for s in specs:
+            got = [(v[s.figure], tag) for tag, v in per_config if v[s.figure] is not None]
+            if got:
+                value, tag = (max if s.higher_is_better else min)(got)
+                refs[(s.figure, ref_name)] = value
+                if len(configs) > 1:
+                    log("# %s %s: best of %d configurations is %s" % (s.figure, ref_name, len(configs), tag))
+    for s in specs:
+        for ref_name in by_ref:
+            figs.add(s.figure, attn[s.figure], ref_name, refs.get((s.figure, ref_name)), s.unit, s.higher_is_better)
+
+
+def summary(figs, specs):
+    """PASS or MISS per figure with targets, on stderr."""
+    log("# summary: targets against PyTorch (torch_best, torch_installed) and the limits measured in this run")
+    for s in specs:
+        attn = figs.attn(s.figure)
+        checks, ok = [], attn is not None
+        for ref, minimum in s.targets:
+            if ref.startswith("limit:"):
+                limit = figs.attn(ref)
+                frac = attn / limit if attn and limit else None
+                checks.append("%s of %s (>= %.0f%%)" % ("n/a" if frac is None else "%.0f%%" % (100 * frac), ref,
+                                                          100 * minimum))
+            else:
+                row = figs.get(s.figure, ref)
+                frac = row[3] if row else None
+                checks.append("%s %s (>= %.1fx)" % ("n/a" if frac is None else "%.2fx" % frac, ref, minimum))
+            ok = ok and frac is not None and frac >= minimum
+        log("%s %-40s %s" % ("PASS" if ok else "MISS", s.figure, ", ".join(checks)))

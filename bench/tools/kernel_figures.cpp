@@ -1,17 +1,15 @@
-// attn_bench_tool: the attn side of `bench/run kernels`. One figure per invocation, printed as
-// `name<TAB>value<TAB>unit` lines; bench/kernels.py runs the same figures in PyTorch and puts them side by side.
+// attn_bench_tool: the attn side of `bench/run kernels` and `bench/run layers` (the layer figures are in
+// layer_figures.cpp). One figure per invocation, printed as `name<TAB>value<TAB>unit` lines; bench/kernels.py and
+// bench/layers.py run the same figures in PyTorch and put them side by side.
 //   attn_bench_tool [--threads N] stream | sgemm N | softmax ROWS L | attention B H L D [--causal] [--backward]
-//                                 | attention-peak-mem B H L D
+//                                 | attention-peak-mem B H L D | (layer figures: see kLayerUsage)
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,11 +20,14 @@
 #include "attn/kernels/attention.h"
 #include "attn/kernels/gemm.h"
 #include "attn/kernels/softmax.h"
+#include "figures.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace ak = attn::kernels;
+using attn::bench::emit;
+using attn::bench::median_seconds;
+using attn::bench::peak_rss_mib;
 
 // Aligned float buffer from attn's allocator, filled once (outside any timed loop) so its pages are touched.
 class Buffer {
@@ -49,34 +50,6 @@ class Buffer {
   int64_t n_;
   float* p_;
 };
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Median seconds per call, the same scheme as median_seconds() in bench/harness.py (see there): a warm-up call,
-// a timed call that sizes the samples, then 7 samples of >= ATTN_BENCH_SAMPLE_S each (5 or 3 for slow calls).
-double median_seconds(const std::function<void()>& fn) {
-  const char* env = std::getenv("ATTN_BENCH_SAMPLE_S");
-  const double sample_s = env ? std::atof(env) : 0.25;
-  fn();
-  auto t0 = Clock::now();
-  fn();
-  const double one = seconds_since(t0);
-  const int iters = std::clamp(int(sample_s / std::max(one, 1e-7)), 1, 10000);
-  const int repeats = one < 0.2 ? 7 : one < 1.0 ? 5 : 3;
-  std::vector<double> samples;
-  for (int r = 0; r < repeats; ++r) {
-    t0 = Clock::now();
-    for (int i = 0; i < iters; ++i) fn();
-    samples.push_back(seconds_since(t0) / iters);
-  }
-  std::nth_element(samples.begin(), samples.begin() + repeats / 2, samples.end());
-  return samples[repeats / 2];
-}
-
-void emit(const std::string& name, double value, const char* unit) {
-  std::printf("%s\t%.6g\t%s\n", name.c_str(), value, unit);
-  std::fflush(stdout);
-}
 
 // STREAM-style copy of one 256 MiB array into another; each thread copies the part it first touched, so the
 // pages sit on its memory node. Counts the bytes read plus the bytes written, as the softmax GB/s does.
@@ -173,16 +146,6 @@ void run_attention(int64_t b, int64_t h, int64_t l, int64_t d, bool causal, bool
   emit(name + "_GFLOPs", flops / s / 1e9, "GFLOP/s");
 }
 
-// VmHWM: the process's peak resident set so far, in MiB.
-double peak_rss_mib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  }
-  return NAN;
-}
-
 // Peak RSS of a process that does one attention forward and nothing else (compare: a torch process doing the
 // same). The baseline before the inputs exist goes to stderr for context.
 void run_attention_peak_mem(int64_t b, int64_t h, int64_t l, int64_t d) {
@@ -197,7 +160,8 @@ void run_attention_peak_mem(int64_t b, int64_t h, int64_t l, int64_t d) {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: attn_bench_tool [--threads N] stream | sgemm N | softmax ROWS L\n"
-               "                       | attention B H L D [--causal] [--backward] | attention-peak-mem B H L D\n");
+               "                       | attention B H L D [--causal] [--backward] | attention-peak-mem B H L D\n%s",
+               attn::bench::kLayerUsage);
   std::exit(2);
 }
 
@@ -212,7 +176,8 @@ int64_t to_int(const std::string& s) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  bool causal = false, backward = false;
+  bool causal = false;
+  attn::bench::LayerFlags layer_flags;
   int threads = 0;
   std::vector<std::string> pos;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -221,7 +186,9 @@ int main(int argc, char** argv) {
     } else if (args[i] == "--causal") {
       causal = true;
     } else if (args[i] == "--backward") {
-      backward = true;
+      layer_flags.backward = true;
+    } else if (args[i] == "--peak-mem") {
+      layer_flags.peak_mem = true;
     } else {
       pos.push_back(args[i]);
     }
@@ -238,11 +205,13 @@ int main(int argc, char** argv) {
     } else if (cmd == "softmax" && pos.size() == 3) {
       run_softmax(arg(1), arg(2));
     } else if (cmd == "attention" && pos.size() == 5) {
-      run_attention(arg(1), arg(2), arg(3), arg(4), causal, backward);
+      run_attention(arg(1), arg(2), arg(3), arg(4), causal, layer_flags.backward);
     } else if (cmd == "attention-peak-mem" && pos.size() == 5) {
       run_attention_peak_mem(arg(1), arg(2), arg(3), arg(4));
     } else {
-      usage();
+      std::vector<int64_t> sizes;
+      for (std::size_t i = 1; i < pos.size(); ++i) sizes.push_back(arg(i));
+      if (!attn::bench::run_layer_figure(pos, sizes, layer_flags)) usage();
     }
   } catch (const attn::Error& e) {
     std::fprintf(stderr, "attn_bench_tool: error: %s\n", e.what());

@@ -2,6 +2,7 @@
 
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 
 #include "attn/core/debug.h"
 #include "attn/core/error.h"
@@ -71,6 +72,8 @@ int64_t leading_rows(const Shape& shape) {
   for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
   return rows;
 }
+
+Tensor take_grad(Node& node) { return std::exchange(node.grad, Tensor()); }
 
 void accumulate_grad(Node& node, const Tensor& g) {
   ATTN_CHECK(g.shape() == node.value.shape(), "{} backward: gradient of shape {} for a value of shape {}", node.op,

@@ -1,5 +1,7 @@
 #include "attn/core/tensor.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -8,6 +10,96 @@
 #include "attn/core/error.h"
 
 namespace attn {
+
+namespace {
+// Visits every element of a strided tensor in row-major order; the innermost loop is a plain stride loop.
+template <typename F>
+void for_each_offset(const Shape& shape, const Shape& strides, int64_t base, F&& f) {
+  int64_t n = static_cast<int64_t>(shape.size());
+  if (shape_numel(shape) == 0) return;
+  if (n == 0) {
+    f(base);
+    return;
+  }
+  std::vector<int64_t> idx(n, 0);
+  int64_t inner = shape[n - 1], inner_stride = strides[n - 1];
+  while (true) {
+    int64_t off = base;
+    for (int64_t i = 0; i < n - 1; ++i) off += idx[i] * strides[i];
+    for (int64_t j = 0; j < inner; ++j) f(off + j * inner_stride);
+    int64_t i = n - 2;
+    for (; i >= 0; --i) {
+      if (++idx[i] < shape[i]) break;
+      idx[i] = 0;
+    }
+    if (i < 0) return;
+  }
+}
+
+// f(begin, end) over [0, n) items of `work` floats each, split over the threads when there is enough memory traffic
+// to pay for waking them (copies and fills are bound by memory bandwidth, which one core does not saturate).
+template <typename F>
+void split_over_threads(int64_t n, int64_t work, F&& f) {
+  constexpr int64_t kParallelFloats = int64_t{1} << 16;
+  if (n < 2 || n * work < kParallelFloats || omp_get_max_threads() < 2 || omp_in_parallel()) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    f(n * t / nt, n * (t + 1) / nt);
+  }
+}
+
+// dst = src over `shape`, both strided, not overlapping. Dimensions of size 1 are dropped and neighbours that
+// step together in both merged, so a permuted copy becomes rows of contiguous (or evenly strided) runs.
+void strided_copy(const Shape& shape, const Shape& src_strides, const float* src, const Shape& dst_strides,
+                  float* dst) {
+  if (shape_numel(shape) == 0) return;
+  Shape dims, ss, ds;  // innermost first
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    if (shape[d] == 1) continue;
+    if (!dims.empty() && src_strides[d] == ss.back() * dims.back() && dst_strides[d] == ds.back() * dims.back()) {
+      dims.back() *= shape[d];
+    } else {
+      dims.push_back(shape[d]);
+      ss.push_back(src_strides[d]);
+      ds.push_back(dst_strides[d]);
+    }
+  }
+  if (dims.empty()) {
+    if (shape_numel(shape) == 1) *dst = *src;
+    return;
+  }
+  const int64_t s0 = ss[0], d0 = ds[0];
+  auto run = [&](const float* in, float* out, int64_t len) {
+    if (s0 == 1 && d0 == 1) {
+      std::memcpy(out, in, static_cast<size_t>(len) * sizeof(float));
+    } else {
+      for (int64_t j = 0; j < len; ++j) out[j * d0] = in[j * s0];
+    }
+  };
+  if (dims.size() == 1) {  // one run: split it
+    split_over_threads(dims[0], 1, [&](int64_t b, int64_t e) { run(src + b * s0, dst + b * d0, e - b); });
+    return;
+  }
+  int64_t rows = 1;
+  for (size_t d = 1; d < dims.size(); ++d) rows *= dims[d];
+  split_over_threads(rows, dims[0], [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      int64_t so = 0, dof = 0, rest = r;
+      for (size_t d = 1; d < dims.size(); ++d) {
+        const int64_t i = rest % dims[d];
+        rest /= dims[d];
+        so += i * ss[d];
+        dof += i * ds[d];
+      }
+      run(src + so, dst + dof, dims[0]);
+    }
+  });
+}
+}  // namespace
 
 Storage::Storage(int64_t numel) : numel_(numel) {
   ATTN_CHECK(numel >= 0, "Storage: negative size {}", numel);
@@ -47,7 +139,8 @@ Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.0f); }
 
 Tensor Tensor::full(const Shape& shape, float value) {
   Tensor t = empty(shape);
-  std::fill_n(t.data(), t.numel(), value);
+  float* p = t.data();
+  split_over_threads(t.numel(), 1, [&](int64_t begin, int64_t end) { std::fill(p + begin, p + end, value); });
   return t;
 }
 
@@ -168,32 +261,6 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   return t;
 }
 
-namespace {
-// Visits every element of a strided tensor in row-major order; the innermost loop is a plain stride loop.
-template <typename F>
-void for_each_offset(const Shape& shape, const Shape& strides, int64_t base, F&& f) {
-  int64_t n = static_cast<int64_t>(shape.size());
-  if (shape_numel(shape) == 0) return;
-  if (n == 0) {
-    f(base);
-    return;
-  }
-  std::vector<int64_t> idx(n, 0);
-  int64_t inner = shape[n - 1], inner_stride = strides[n - 1];
-  while (true) {
-    int64_t off = base;
-    for (int64_t i = 0; i < n - 1; ++i) off += idx[i] * strides[i];
-    for (int64_t j = 0; j < inner; ++j) f(off + j * inner_stride);
-    int64_t i = n - 2;
-    for (; i >= 0; --i) {
-      if (++idx[i] < shape[i]) break;
-      idx[i] = 0;
-    }
-    if (i < 0) return;
-  }
-}
-}  // namespace
-
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   return clone();
@@ -213,21 +280,21 @@ void Tensor::fill(float value) {
 void Tensor::copy_from(const Tensor& src) {
   ATTN_CHECK(src.shape_ == shape_, "copy_from: source shape {} differs from destination shape {}",
              shape_str(src.shape_), shape_str(shape_));
-  if (is_contiguous() && src.is_contiguous()) {
-    std::memmove(data(), src.data(), static_cast<size_t>(numel()) * sizeof(float));
+  if (storage_ == src.storage_) {  // the views may overlap: go through a copy of the source
+    if (is_contiguous() && src.is_contiguous()) {
+      std::memmove(data(), src.data(), static_cast<size_t>(numel()) * sizeof(float));
+      return;
+    }
+    Tensor tmp = src.clone();
+    strided_copy(shape_, tmp.strides_, tmp.data(), strides_, data());
     return;
   }
-  std::vector<float> values = src.to_vector();  // safe when the two views overlap
-  float* base = storage_->data();
-  size_t i = 0;
-  for_each_offset(shape_, strides_, offset_, [&](int64_t o) { base[o] = values[i++]; });
+  strided_copy(shape_, src.strides_, src.data(), strides_, data());
 }
 
 std::vector<float> Tensor::to_vector() const {
-  std::vector<float> out;
-  out.reserve(static_cast<size_t>(numel()));
-  const float* base = storage_->data();
-  for_each_offset(shape_, strides_, offset_, [&](int64_t o) { out.push_back(base[o]); });
+  std::vector<float> out(static_cast<size_t>(numel()));
+  strided_copy(shape_, strides_, data(), contiguous_strides(shape_), out.data());
   return out;
 }
 

@@ -30,6 +30,20 @@ TEST(AutogradOps, BroadcastingArithmetic) {
   EXPECT_TRUE(gradcheck([](const V& x) { return scale(x[0], -2.5f); }, {{17}}));
 }
 
+// Backwards that hand their gradient on instead of copying it (same-shape add, reshape, contiguous) and slices
+// that add into their input's gradient in place, including several slices of one tensor and strided regions.
+TEST(AutogradOps, GradientsHandedOnAndAddedInPlace) {
+  EXPECT_TRUE(gradcheck([](const V& x) { return x[0] + x[1]; }, {{4, 7}, {4, 7}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return x[0] + x[0]; }, {{5, 3}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return reshape(x[0] + x[1], {7, 4}) * reshape(x[0], {7, 4}); },
+                        {{4, 7}, {4, 7}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return contiguous(transpose(x[0], 0, 1)) + x[1]; }, {{3, 5}, {5, 3}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0], 0, 0, 2) * slice(x[0], 0, 1, 3); }, {{3, 4}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0], 1, 0, 3) * slice(x[0], 1, 2, 5) + slice(x[0], 1, 1, 4); },
+                        {{2, 6}}));
+  EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0] * x[0], 0, 1, 2) + slice(x[0], 0, 0, 1); }, {{2, 3}}));
+}
+
 TEST(AutogradOps, MatmulLinear) {
   EXPECT_TRUE(gradcheck([](const V& x) { return matmul(x[0], x[1]); }, {{3, 5}, {5, 4}}));
   EXPECT_TRUE(gradcheck([](const V& x) { return matmul(x[0], x[1]); }, {{2, 3, 5}, {5, 1}}));

@@ -78,6 +78,33 @@ TEST(Tensor, CopyFromHandlesOverlappingViews) {
   EXPECT_EQ(t.to_vector(), (std::vector<float>{0, 2, 1, 3}));
 }
 
+// Big enough that copies and fills split over the threads: every element lands where the strides say.
+TEST(Tensor, LargeCopiesAndFills) {
+  const Tensor t = iota({8, 96, 3, 4, 32});  // a packed q/k/v projection, [B, L, 3, H, D]
+  const Tensor p = t.permute({2, 0, 3, 1, 4}).contiguous();
+  ASSERT_EQ(p.shape(), (Shape{3, 8, 4, 96, 32}));
+  for (int64_t i = 0; i < p.numel(); i += 997) {
+    int64_t r = i;
+    const int64_t d = r % 32, l = (r /= 32) % 96, h = (r /= 96) % 4, b = (r /= 4) % 8, part = r / 8;
+    ASSERT_EQ(p.data()[i], t.at({b, l, part, h, d})) << i;
+  }
+  Tensor back = Tensor::empty(t.shape());
+  back.permute({2, 0, 3, 1, 4}).copy_from(p);  // strided destination
+  EXPECT_EQ(back.to_vector(), t.to_vector());
+  Tensor flat = Tensor::empty({t.numel()});
+  flat.copy_from(t.reshape({-1}));
+  EXPECT_EQ(flat.to_vector(), t.to_vector());
+  Tensor column = iota({4000, 50}).slice(1, 7, 8);  // stride-50 run
+  EXPECT_EQ(column.contiguous().at({3999, 0}), 3999.0f * 50 + 7);
+  const Tensor full = Tensor::full({300, 700}, 2.5f);
+  for (float v : full.to_vector()) ASSERT_EQ(v, 2.5f);
+  Tensor shifted = iota({100000});  // overlapping views of one storage
+  shifted.slice(0, 1, 100000).copy_from(shifted.slice(0, 0, 99999));
+  EXPECT_EQ(shifted.at({0}), 0.0f);
+  EXPECT_EQ(shifted.at({1}), 0.0f);
+  EXPECT_EQ(shifted.at({99999}), 99998.0f);
+}
+
 TEST(Tensor, BadShapesThrowWithTheShapeInTheMessage) {
   Tensor t = iota({2, 3});
   try {

@@ -201,5 +201,19 @@ TEST(Elementwise, BadArgumentsThrowNamingOpAndShapes) {
   EXPECT_THROW(axpy(-1, 1.0f, a.data(), out.data()), Error);
 }
 
+TEST(Elementwise, FillRowsRepeatsTheRow) {
+  for (int64_t rows : {0, 1, 5, 3000}) {  // 3000 x 37 splits over the threads
+    const std::vector<float> row = random_floats(37);
+    std::vector<float> out(size_t(rows * 37) + 1, -1.0f);
+    fill_rows(rows, 37, row.data(), out.data());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < 37; ++j) ASSERT_EQ(out[size_t(r * 37 + j)], row[size_t(j)]) << rows << " " << r;
+    EXPECT_EQ(out.back(), -1.0f) << "wrote past the rows";
+  }
+  std::vector<float> a(4);
+  EXPECT_THROW(fill_rows(-1, 4, a.data(), a.data()), Error);
+  EXPECT_THROW(fill_rows(1, 4, nullptr, a.data()), Error);
+}
+
 }  // namespace
 }  // namespace attn::kernels

@@ -243,6 +243,82 @@ TEST(RnnKernel, ForwardMatchesReferenceOnLargeBatch) {
   }
 }
 
+// Hidden sizes whose gate widths are whole vectors run each step's product in the register-tiled kernel (weights
+// packed into panels) rather than the BLAS: B = 7 covers a full 6-row tile plus a 1-row tail.
+TEST(RnnKernel, TiledStepsMatchNumericGradient) {
+  for (RnnCell cell : kCells) {
+    Problem p = make_problem(cell, cell == RnnCell::kGru, 7, 4, 3, 16, true);
+    SCOPED_TRACE(rnn_cell_name(cell));
+    LossWeights lw{doubles(7 * 4 * 16), doubles(7 * 16), doubles(7 * 16)};
+    const Result want = reference(p);
+    KernelResult got = run_kernels(p, lw);
+    EXPECT_TRUE(all_close(got.y, want.y, 1e-4, 1e-5)) << "y";
+    EXPECT_TRUE(all_close(got.h_n, want.h_n, 1e-4, 1e-5)) << "h_n";
+    auto numeric = [&](std::vector<double> Problem::*field) {
+      return testing::numeric_gradient(
+          [&](const std::vector<double>& v) {
+            Problem q = p;
+            q.*field = v;
+            return loss(q, lw);
+          },
+          p.*field);
+    };
+    const double rtol = 2e-3, atol = 2e-4;
+    EXPECT_TRUE(all_close(got.dx, numeric(&Problem::x), rtol, atol)) << "dx";
+    EXPECT_TRUE(all_close(got.dw_hh, numeric(&Problem::w_hh), rtol, atol)) << "dw_hh";
+    EXPECT_TRUE(all_close(got.dh0, numeric(&Problem::h0), rtol, atol)) << "dh0";
+    if (cell == RnnCell::kLstm) {
+      EXPECT_TRUE(all_close(got.dc0, numeric(&Problem::c0), rtol, atol)) << "dc0";
+    }
+  }
+}
+
+// A batch big enough that each step's tiled product splits its rows over the threads (LSTM and GRU; the Elman
+// cells' products are 4x smaller), against the same problem run one example at a time (single-row products):
+// outputs, states and every gradient.
+TEST(RnnKernel, LargeTiledBatchMatchesExamplesRunAlone) {
+  for (RnnCell cell : {RnnCell::kLstm, RnnCell::kGru}) {
+    const int64_t B = 43, T = 3, I = 5, H = 64;
+    Problem p = make_problem(cell, cell == RnnCell::kLstm, B, T, I, H, true);
+    SCOPED_TRACE(rnn_cell_name(cell));
+    LossWeights lw{doubles(B * T * H), doubles(B * H), doubles(B * H)};
+    const Result want = reference(p);
+    KernelResult got = run_kernels(p, lw);
+    EXPECT_TRUE(all_close(got.y, want.y, 1e-4, 1e-5)) << "y";
+    EXPECT_TRUE(all_close(got.h_n, want.h_n, 1e-4, 1e-5)) << "h_n";
+    std::vector<double> dw_ih(got.dw_ih.size()), dw_hh(got.dw_hh.size()), db_ih(got.db_ih.size()),
+        db_hh(got.db_hh.size()), dx, dh0, dc0;
+    for (int64_t b = 0; b < B; ++b) {
+      Problem one = p;
+      one.B = 1;
+      one.lengths = {p.lengths[size_t(b)]};
+      auto rows = [&](const std::vector<double>& v, int64_t width) {
+        return std::vector<double>(v.begin() + b * width, v.begin() + (b + 1) * width);
+      };
+      one.x = rows(p.x, T * I);
+      one.h0 = rows(p.h0, H);
+      one.c0 = rows(p.c0, H);
+      KernelResult r = run_kernels(one, {rows(lw.wy, T * H), rows(lw.wh, H), rows(lw.wc, H)});
+      for (auto [sum, part] :
+           {std::pair{&dw_ih, &r.dw_ih}, {&dw_hh, &r.dw_hh}, {&db_ih, &r.db_ih}, {&db_hh, &r.db_hh}}) {
+        for (size_t i = 0; i < sum->size(); ++i) (*sum)[i] += (*part)[i];
+      }
+      dx.insert(dx.end(), r.dx.begin(), r.dx.end());
+      dh0.insert(dh0.end(), r.dh0.begin(), r.dh0.end());
+      dc0.insert(dc0.end(), r.dc0.begin(), r.dc0.end());
+    }
+    EXPECT_TRUE(all_close(got.dx, dx, 1e-4, 1e-5)) << "dx";
+    EXPECT_TRUE(all_close(got.dh0, dh0, 1e-4, 1e-5)) << "dh0";
+    if (cell == RnnCell::kLstm) {
+      EXPECT_TRUE(all_close(got.dc0, dc0, 1e-4, 1e-5)) << "dc0";
+    }
+    EXPECT_TRUE(all_close(got.dw_ih, dw_ih, 1e-4, 1e-4)) << "dw_ih";
+    EXPECT_TRUE(all_close(got.dw_hh, dw_hh, 1e-4, 1e-4)) << "dw_hh";
+    EXPECT_TRUE(all_close(got.db_ih, db_ih, 1e-4, 1e-4)) << "db_ih";
+    EXPECT_TRUE(all_close(got.db_hh, db_hh, 1e-4, 1e-4)) << "db_hh";
+  }
+}
+
 TEST(RnnKernel, PaddedStepsGetZeroOutputAndGradient) {
   for (RnnCell cell : kCells) {
     Problem p = make_problem(cell, cell == RnnCell::kGru, 4, 6, 3, 5, true);

@@ -13,6 +13,7 @@
 #include "attn/autograd/ops/reduce.h"
 #include "attn/autograd/ops/shape.h"
 #include "attn/core/error.h"
+#include "attn/core/threads.h"
 #include "autograd/gradcheck.h"
 #include "support/test_util.h"
 
@@ -87,6 +88,40 @@ TEST(RnnLayerOp, GradCheck) {
       EXPECT_TRUE(testing::gradcheck(f, shapes, 1e-2, 2e-2, 2e-3, -0.8f, 0.8f));
     }
   }
+}
+
+// With two threads the two directions run side by side (a thread each, the second adding its input gradient
+// into a buffer of its own): the same results as one thread running them in turn.
+TEST(RnnLayerOp, DirectionsSideBySideMatchOneThread) {
+  const int keep = num_threads();
+  for (RnnCell cell : {RnnCell::kLstm, RnnCell::kGru}) {
+    const int64_t B = 9, T = 7, I = 5, H = 16, GH = kernels::rnn_gate_count(cell) * H;
+    const std::vector<int32_t> lengths = random_lengths(B, T);
+    std::vector<Tensor> init{Tensor::from_vector({B, T, I}, random_floats(B * T * I))};
+    for (int64_t k = 0; k < 8; ++k) {
+      const Shape shape = k % 4 == 0 ? Shape{GH, I} : k % 4 == 1 ? Shape{GH, H} : Shape{GH};
+      init.push_back(Tensor::from_vector(shape, random_floats(shape_numel(shape), -0.5f, 0.5f)));
+    }
+    const Tensor w_out = Tensor::from_vector({B, T, 2 * H}, random_floats(B * T * 2 * H));
+    auto run_with = [&](int threads) {
+      set_num_threads(threads);
+      std::vector<Var> in;
+      for (const Tensor& t : init) in.emplace_back(t.clone(), true);
+      std::vector<autograd::RnnDirectionWeights> w{{in[1], in[2], in[3], in[4]}, {in[5], in[6], in[7], in[8]}};
+      auto r = autograd::rnn_layer(cell, in[0], lengths, w);
+      std::vector<float> all = r.output.value().to_vector();
+      r.output.backward(w_out);
+      for (const Var& v : in) {
+        std::vector<float> g = v.grad().to_vector();
+        all.insert(all.end(), g.begin(), g.end());
+      }
+      return all;
+    };
+    const std::vector<float> one = run_with(1), two = run_with(2);
+    EXPECT_TRUE(all_close(two, std::vector<double>(one.begin(), one.end()), 1e-5, 1e-6))
+        << kernels::rnn_cell_name(cell);
+  }
+  set_num_threads(keep);
 }
 
 // d loss / d parameter by central differences for every parameter of a module, against backward().

@@ -74,6 +74,10 @@ void check_nonempty(const char* op, const std::vector<Var>& inputs);
 // Product of all dimensions but the last: the number of rows a [..., n] tensor has.
 int64_t leading_rows(const Shape& shape);
 
+// The node's gradient, handed over (the node's own is left undefined; its backward is the last to read it): an
+// op whose backward passes it on unchanged (reshape, contiguous, add) gives an input the buffer instead of a copy.
+Tensor take_grad(Node& node);
+
 // node.grad += g (allocating it on first use). g must have node.value's shape. The rvalue form takes g's
 // buffer over when nothing else shares it, saving a copy.
 void accumulate_grad(Node& node, const Tensor& g);

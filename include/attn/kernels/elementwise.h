@@ -1,5 +1,6 @@
 // Element-wise arithmetic on contiguous float arrays: binary ops with NumPy broadcasting (and their backward),
-// scalar ops, axpy, and reduce_to_shape, which sums a gradient of a broadcast shape back to an input's shape.
+// scalar ops, axpy, row filling, and reduce_to_shape, which sums a gradient of a broadcast shape back to an input's
+// shape.
 // Shapes must be non-empty (every dimension >= 1); mismatches throw attn::Error naming the op and both shapes.
 #pragma once
 #include <cstdint>
@@ -30,5 +31,7 @@ void reduce_to_shape(const float* grad, const Shape& grad_shape, float* out, con
 void scale(int64_t n, const float* x, float alpha, float* out);  // out = alpha * x
 void add_scalar(int64_t n, const float* x, float c, float* out);  // out = x + c
 void axpy(int64_t n, float alpha, const float* x, float* y);     // y += alpha * x
+// out [rows, n] = row [n] repeated (a bias laid out under a GEMM that then adds into it).
+void fill_rows(int64_t rows, int64_t n, const float* row, float* out);
 
 }  // namespace attn::kernels

@@ -13,6 +13,13 @@ Var binary(BinaryOp op, const Var& a, const Var& b) {
   Tensor out = Tensor::empty(kernels::broadcast_shape(name, av.shape(), bv.shape()));
   kernels::binary(op, av.data(), av.shape(), bv.data(), bv.shape(), out.data());
   return make_result(name, std::move(out), {a, b}, [op, av, bv](Node& n) {
+    if (op == BinaryOp::kAdd && av.shape() == bv.shape()) {  // both gradients are the output's: one copy at most
+      Tensor g = take_grad(n).contiguous();
+      const bool to_a = n.inputs[0]->requires_grad, to_b = n.inputs[1]->requires_grad;
+      if (to_a && to_b) accumulate_grad(*n.inputs[1], static_cast<const Tensor&>(g));  // copied
+      accumulate_grad(*n.inputs[to_a ? 0 : 1], std::move(g));
+      return;
+    }
     Tensor da = Tensor::empty(av.shape()), db = Tensor::empty(bv.shape());
     Tensor g = n.grad.contiguous();
     kernels::binary_backward(op, av.data(), av.shape(), bv.data(), bv.shape(), g.data(), da.data(), db.data());
@@ -43,7 +50,7 @@ Var add_scalar(const Var& x, float c) {
   Tensor xv = x.value().contiguous();
   Tensor out = Tensor::empty(xv.shape());
   kernels::add_scalar(xv.numel(), xv.data(), c, out.data());
-  return make_result("add_scalar", std::move(out), {x}, [](Node& n) { accumulate_grad(*n.inputs[0], n.grad); });
+  return make_result("add_scalar", std::move(out), {x}, [](Node& n) { accumulate_grad(*n.inputs[0], take_grad(n)); });
 }
 
 }  // namespace attn::autograd

@@ -1,6 +1,10 @@
 #include "attn/autograd/ops/matmul.h"
 
+#include <omp.h>
+
 #include "attn/core/error.h"
+#include "attn/core/threads.h"
+#include "attn/kernels/elementwise.h"
 #include "attn/kernels/gemm.h"
 #include "attn/kernels/reduce.h"
 
@@ -13,6 +17,26 @@ using kernels::gemm;
 void gemm_into(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c,
                float beta) {
   gemm(ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+}
+
+// The two gradient products of a matrix product cost the same, so when both are wanted and there are two threads
+// or more they run side by side, each a single-threaded BLAS call: that wastes less than two calls in turn, each
+// split over the threads. f and g must not throw (shapes were checked in the forward, outputs allocated before).
+template <class F, class G>
+void side_by_side(bool both, F&& f, G&& g) {
+  if (!both || num_threads() < 2 || omp_in_parallel()) {
+    f();
+    g();
+    return;
+  }
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+  for (int i = 0; i < 2; ++i) {
+    if (i == 0) {
+      f();
+    } else {
+      g();
+    }
+  }
 }
 
 }  // namespace
@@ -53,16 +77,19 @@ Var matmul(const Var& a, const Var& b) {
   Tensor out = Tensor::empty(out_shape);
   gemm_into(false, false, m, n, k, av.data(), bv.data(), out.data(), 0.0f);
   return make_result("matmul", std::move(out), {a, b}, [av, bv, m, n, k](Node& n_) {
-    if (n_.inputs[0]->requires_grad) {
-      Tensor da = Tensor::empty(av.shape());
-      gemm_into(false, true, m, k, n, n_.grad.data(), bv.data(), da.data(), 0.0f);
-      accumulate_grad(*n_.inputs[0], std::move(da));
-    }
-    if (n_.inputs[1]->requires_grad) {
-      Tensor db = Tensor::empty(bv.shape());
-      gemm_into(true, false, k, n, m, av.data(), n_.grad.data(), db.data(), 0.0f);
-      accumulate_grad(*n_.inputs[1], std::move(db));
-    }
+    const bool want_a = n_.inputs[0]->requires_grad, want_b = n_.inputs[1]->requires_grad;
+    Tensor da = want_a ? Tensor::empty(av.shape()) : Tensor(), db = want_b ? Tensor::empty(bv.shape()) : Tensor();
+    const float* g = n_.grad.data();
+    side_by_side(
+        want_a && want_b,
+        [&] {
+          if (want_a) gemm_into(false, true, m, k, n, g, bv.data(), da.data(), 0.0f);  // dA = dC B^T
+        },
+        [&] {
+          if (want_b) gemm_into(true, false, k, n, m, av.data(), g, db.data(), 0.0f);  // dB = A^T dC
+        });
+    if (want_a) accumulate_grad(*n_.inputs[0], std::move(da));
+    if (want_b) accumulate_grad(*n_.inputs[1], std::move(db));
   });
 }
 
@@ -81,23 +108,25 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   Shape out_shape = xv.shape();
   out_shape.back() = out_f;
   Tensor out = Tensor::empty(out_shape);
-  if (bv.defined()) {  // start from the bias rows, then add x W^T
-    for (int64_t r = 0; r < rows; ++r) std::copy(bv.data(), bv.data() + out_f, out.data() + r * out_f);
-  }
+  // Start from the bias rows and add x W^T: with beta = 1 the BLAS skips its pass that zeroes the output.
+  if (bv.defined()) kernels::fill_rows(rows, out_f, bv.data(), out.data());
   gemm_into(false, true, rows, out_f, in, xv.data(), wv.data(), out.data(), bv.defined() ? 1.0f : 0.0f);
   std::vector<Var> inputs{x, weight};
   if (bias.defined()) inputs.push_back(bias);
   return make_result("linear", std::move(out), inputs, [xv, wv, rows, in, out_f](Node& n) {
-    if (n.inputs[0]->requires_grad) {  // dx = dy W
-      Tensor dx = Tensor::empty(xv.shape());
-      gemm_into(false, false, rows, in, out_f, n.grad.data(), wv.data(), dx.data(), 0.0f);
-      accumulate_grad(*n.inputs[0], std::move(dx));
-    }
-    if (n.inputs[1]->requires_grad) {  // dW = dy^T x
-      Tensor dw = Tensor::empty(wv.shape());
-      gemm_into(true, false, out_f, in, rows, n.grad.data(), xv.data(), dw.data(), 0.0f);
-      accumulate_grad(*n.inputs[1], std::move(dw));
-    }
+    const bool want_x = n.inputs[0]->requires_grad, want_w = n.inputs[1]->requires_grad;
+    Tensor dx = want_x ? Tensor::empty(xv.shape()) : Tensor(), dw = want_w ? Tensor::empty(wv.shape()) : Tensor();
+    const float* g = n.grad.data();
+    side_by_side(
+        want_x && want_w,
+        [&] {
+          if (want_x) gemm_into(false, false, rows, in, out_f, g, wv.data(), dx.data(), 0.0f);  // dx = dy W
+        },
+        [&] {
+          if (want_w) gemm_into(true, false, out_f, in, rows, g, xv.data(), dw.data(), 0.0f);  // dW = dy^T x
+        });
+    if (want_x) accumulate_grad(*n.inputs[0], std::move(dx));
+    if (want_w) accumulate_grad(*n.inputs[1], std::move(dw));
     if (n.inputs.size() > 2 && n.inputs[2]->requires_grad) {  // db = column sums of dy
       Tensor db = Tensor::empty({out_f});
       kernels::reduce_sum(1, rows, out_f, n.grad.data(), db.data());

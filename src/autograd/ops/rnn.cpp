@@ -1,9 +1,14 @@
 #include "attn/autograd/ops/rnn.h"
 
+#include <omp.h>
+
+#include <array>
 #include <memory>
 #include <string>
 
 #include "attn/core/error.h"
+#include "attn/core/threads.h"
+#include "attn/kernels/elementwise.h"
 
 namespace attn::autograd {
 namespace {
@@ -21,6 +26,21 @@ Var state_output(const char* op, Tensor value, const Var& main, const std::share
     Node& m = *n.inputs[0];
     if (!m.grad.defined()) m.grad = Tensor::zeros(m.value.shape());
   });
+}
+
+// With two threads or more, the two directions of a layer run side by side, a thread each: every time step is
+// a small product plus a gate pass, too little to split over threads without a barrier per step.
+bool directions_side_by_side() { return num_threads() >= 2 && !omp_in_parallel(); }
+
+// f(k) for each direction k; f must not throw (arguments are checked and outputs allocated before).
+template <class F>
+void for_each_direction(int64_t dirs, F&& f) {
+  if (dirs == 2 && directions_side_by_side()) {
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+    for (int64_t k = 0; k < 2; ++k) f(k);
+    return;
+  }
+  for (int64_t k = 0; k < dirs; ++k) f(k);
 }
 
 void check_shape(const std::string& op, const char* what, const Var& v, const Shape& want) {
@@ -76,8 +96,8 @@ RnnLayerResult rnn_layer(kernels::RnnCell cell, const Var& x, std::span<const in
   std::vector<Direction> dir(static_cast<size_t>(dirs));
   Tensor y = Tensor::empty({B, T, dirs * H}), h_n = Tensor::empty({dirs, B, H});
   Tensor c_n = lstm ? Tensor::empty({dirs, B, H}) : Tensor();
-  Tensor scratch = cell == kernels::RnnCell::kGru ? Tensor::empty({B, GH}) : Tensor();
-  for (int64_t k = 0; k < dirs; ++k) {
+  Tensor scratch = cell == kernels::RnnCell::kGru ? Tensor::empty({dirs, B, GH}) : Tensor();
+  for (int64_t k = 0; k < dirs; ++k) {  // everything allocated before the directions run
     Direction& d = dir[size_t(k)];
     const auto& w = directions[size_t(k)];
     d.w_ih = w.w_ih.value().contiguous();
@@ -87,12 +107,16 @@ RnnLayerResult rnn_layer(kernels::RnnCell cell, const Var& x, std::span<const in
     d.gates = Tensor::empty({T, B, W});
     d.states = plan->full() ? Tensor::empty({T + 1, B, H}) : Tensor::zeros({T + 1, B, H});
     if (lstm) d.cells = Tensor::empty({T + 1, B, H});
+  }
+  for_each_direction(dirs, [&](int64_t k) {
+    Direction& d = dir[size_t(k)];
     kernels::RnnSaved saved = d.saved();
-    saved.scratch = scratch.defined() ? scratch.data() : nullptr;
-    kernels::rnn_forward(*plan, {cell, I, H, k == 1}, xs.data(), d.ptrs(), h0v.defined() ? h0v.data() + k * B * H : nullptr,
+    saved.scratch = scratch.defined() ? scratch.data() + k * B * GH : nullptr;
+    kernels::rnn_forward(*plan, {cell, I, H, k == 1}, xs.data(), d.ptrs(),
+                         h0v.defined() ? h0v.data() + k * B * H : nullptr,
                          c0v.defined() ? c0v.data() + k * B * H : nullptr, saved, y.data() + k * H, dirs * H,
                          h_n.data() + k * B * H, lstm ? c_n.data() + k * B * H : nullptr);
-  }
+  });
 
   std::vector<Var> inputs{x};
   for (const auto& w : directions) inputs.insert(inputs.end(), {w.w_ih, w.w_hh, w.b_ih, w.b_hh});
@@ -108,23 +132,34 @@ RnnLayerResult rnn_layer(kernels::RnnCell cell, const Var& x, std::span<const in
   result.output = make_result("rnn_layer", std::move(y), inputs, [=](Node& node) mutable {
     Tensor dy = node.grad.contiguous();
     const bool want_dx = node.inputs[0]->requires_grad;
+    // Both directions add into dxs; running side by side, the second gets its own buffer, added after.
+    const bool apart = dirs == 2 && directions_side_by_side();
     Tensor dxs = want_dx ? Tensor::zeros({T, B, I}) : Tensor();
+    Tensor dxs2 = want_dx && apart ? Tensor::zeros({T, B, I}) : Tensor();
     Tensor dh0 = Tensor::empty({dirs, B, H}), dc0 = lstm ? Tensor::empty({dirs, B, H}) : Tensor();
+    std::vector<std::array<Tensor, 4>> dw(static_cast<size_t>(dirs));  // dw_ih, dw_hh, db_ih, db_hh
     for (int64_t k = 0; k < dirs; ++k) {
+      const Direction& d = dir[size_t(k)];
+      dw[size_t(k)] = {Tensor::zeros(d.w_ih.shape()), Tensor::zeros(d.w_hh.shape()), Tensor::zeros({GH}),
+                       Tensor::zeros({GH})};
+    }
+    for_each_direction(dirs, [&](int64_t k) {
       Direction& d = dir[size_t(k)];
-      Tensor dw_ih = Tensor::zeros(d.w_ih.shape()), dw_hh = Tensor::zeros(d.w_hh.shape());
-      Tensor db_ih = Tensor::zeros({GH}), db_hh = Tensor::zeros({GH});
+      auto& g = dw[size_t(k)];
       const float* dh_n = grads->dh_n.defined() ? grads->dh_n.data() + k * B * H : nullptr;
       const float* dc_n = grads->dc_n.defined() ? grads->dc_n.data() + k * B * H : nullptr;
+      float* dx_out = !want_dx ? nullptr : k == 1 && apart ? dxs2.data() : dxs.data();
       kernels::rnn_backward(*plan, {cell, I, H, k == 1}, xs.data(), d.ptrs(), d.saved(), dy.data() + k * H, dirs * H,
-                            dh_n, dc_n, want_dx ? dxs.data() : nullptr, dw_ih.data(), dw_hh.data(), db_ih.data(),
-                            db_hh.data(), dh0.data() + k * B * H, lstm ? dc0.data() + k * B * H : nullptr);
+                            dh_n, dc_n, dx_out, g[0].data(), g[1].data(), g[2].data(), g[3].data(),
+                            dh0.data() + k * B * H, lstm ? dc0.data() + k * B * H : nullptr);
+    });
+    for (int64_t k = 0; k < dirs; ++k) {
       const size_t base = 1 + 4 * size_t(k);
-      Tensor* g[4] = {&dw_ih, &dw_hh, &db_ih, &db_hh};
       for (size_t p = 0; p < 4; ++p) {
-        if (node.inputs[base + p]->requires_grad) accumulate_grad(*node.inputs[base + p], std::move(*g[p]));
+        if (node.inputs[base + p]->requires_grad) accumulate_grad(*node.inputs[base + p], std::move(dw[size_t(k)][p]));
       }
     }
+    if (dxs2.defined()) kernels::axpy(dxs.numel(), 1.0f, dxs2.data(), dxs.data());
     if (want_dx) {
       Tensor dx = Tensor::empty({B, T, I});
       kernels::rnn_scatter_input_grad(*plan, I, dxs.data(), dx.data());

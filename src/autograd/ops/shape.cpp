@@ -1,13 +1,32 @@
 #include "attn/autograd/ops/shape.h"
 
 #include "attn/core/error.h"
+#include "attn/kernels/elementwise.h"
 
 namespace attn::autograd {
+namespace {
+
+// dst += src, dst a view into a gradient buffer (same shape as src).
+void add_into(Tensor dst, const Tensor& src) {
+  const Tensor s = src.contiguous();
+  if (dst.is_contiguous()) {
+    kernels::axpy(s.numel(), 1.0f, s.data(), dst.data());
+    return;
+  }
+  Tensor sum = dst.clone();
+  kernels::axpy(sum.numel(), 1.0f, s.data(), sum.data());
+  dst.copy_from(sum);
+}
+
+}  // namespace
 
 Var reshape(const Var& x, Shape shape) {
   Shape in_shape = x.shape();
   return make_result("reshape", x.value().reshape(std::move(shape)), {x},
-                     [in_shape](Node& n) { accumulate_grad(*n.inputs[0], n.grad.reshape(in_shape)); });
+                     [in_shape](Node& n) {
+                       Tensor g = take_grad(n).reshape(in_shape);  // a view of the only reference: handed on
+                       accumulate_grad(*n.inputs[0], std::move(g));
+                     });
 }
 
 Var transpose(const Var& x, int64_t a, int64_t b) {
@@ -29,7 +48,7 @@ Var permute(const Var& x, const std::vector<int64_t>& order) {
 Var contiguous(const Var& x) {
   if (x.value().is_contiguous()) return x;
   return make_result("contiguous", x.value().contiguous(), {x},
-                     [](Node& n) { accumulate_grad(*n.inputs[0], n.grad); });
+                     [](Node& n) { accumulate_grad(*n.inputs[0], take_grad(n)); });
 }
 
 Var slice(const Var& x, int64_t dim, int64_t start, int64_t end) {
@@ -40,9 +59,17 @@ Var slice(const Var& x, int64_t dim, int64_t start, int64_t end) {
   const int64_t begin = (start < 0 ? start + x.shape()[d] : start);
   Shape in_shape = x.shape();
   return make_result("slice", std::move(view), {x}, [in_shape, d, begin](Node& n) {
-    Tensor dx = Tensor::zeros(in_shape);
-    dx.slice(d, begin, begin + n.grad.size(d)).copy_from(n.grad);
-    accumulate_grad(*n.inputs[0], std::move(dx));
+    Node& in = *n.inputs[0];
+    const bool first = !in.grad.defined();
+    if (first) in.grad = Tensor::zeros(in_shape);
+    // Added in place: the slices of one tensor (q, k and v of a packed projection) share one gradient buffer
+    // instead of each building a zero-padded copy of the whole input.
+    Tensor region = in.grad.slice(d, begin, begin + n.grad.size(d));
+    if (first) {
+      region.copy_from(n.grad);
+    } else {
+      add_into(region, n.grad);
+    }
   });
 }
 

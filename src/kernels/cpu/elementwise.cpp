@@ -295,4 +295,11 @@ void axpy(int64_t n, float alpha, const float* x, float* y) {
   cpu::map2(n, x, y, y, [=](Vec vx, Vec vy) { return cpu::fma(va, vx, vy); });
 }
 
+void fill_rows(int64_t rows, int64_t n, const float* row, float* out) {
+  ATTN_CHECK(rows >= 0 && n >= 1 && row && out, "fill_rows: bad arguments (rows = {}, n = {})", rows, n);
+  cpu::parallel_for(rows, n, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) std::memcpy(out + r * n, row, static_cast<size_t>(n) * sizeof(float));
+  });
+}
+
 }  // namespace attn::kernels

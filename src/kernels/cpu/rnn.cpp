@@ -1,5 +1,7 @@
 #include "attn/kernels/rnn.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -9,6 +11,7 @@
 #include "attn/kernels/reduce.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/small_gemm.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace attn::kernels {
@@ -60,6 +63,70 @@ void gather_rows(const RnnBatch& b, int64_t h, const float* src, float* dst, int
     }
   }
 }
+
+// The right operand of the per-step product, B [k, n]: src as it is ([k, n] row-major) or, with transposed, src^T
+// (src [n, k] row-major), packed once per layer call into panels of kPanel columns, each [k, width] contiguous,
+// so a tile streams its part of B from consecutive addresses. A BLAS call would repack B on every step, which
+// costs more than the product at small batches.
+class StepWeights {
+ public:
+  static constexpr int64_t kPanel = 8 * cpu::kLanes;
+
+  StepWeights(int64_t k, int64_t n, const float* src, bool transposed)
+      : k_(k), n_(n), src_(src), transposed_(transposed) {
+    if (!tiled()) return;
+    packed_.resize(static_cast<size_t>(k * n));
+    for (int64_t j0 = 0; j0 < n; j0 += kPanel) {
+      const int64_t width = std::min(kPanel, n - j0);
+      float* panel = packed_.data() + j0 * k;
+      if (!transposed) {
+        for (int64_t p = 0; p < k; ++p) std::memcpy(panel + p * width, src + p * n + j0, size_t(width) * sizeof(float));
+      } else {
+        for (int64_t j = 0; j < width; ++j)
+          for (int64_t p = 0; p < k; ++p) panel[p * width + j] = src[(j0 + j) * k + p];
+      }
+    }
+  }
+
+  // c [m, n] (+)= a [m, k] B. Rows are split over the threads in whole tiles when the product is big enough and
+  // no team is running yet (the two directions of a bidirectional layer run on a thread each).
+  void multiply(int64_t m, const float* a, int64_t lda, float* c, int64_t ldc, bool accumulate) const {
+    if (m == 0) return;
+    if (!tiled()) {
+      gemm(false, transposed_, m, n_, k_, 1.0f, a, lda, src_, transposed_ ? k_ : n_, accumulate ? 1.0f : 0.0f, c,
+           ldc);
+      return;
+    }
+    const int64_t blocks = (m + cpu::kTileRows - 1) / cpu::kTileRows;
+    const int threads = omp_in_parallel() ? 1 : int(std::min<int64_t>(omp_get_max_threads(), blocks));
+    if (threads < 2 || m * n_ * k_ < cpu::kParallelWork * 16) {
+      rows(0, m, a, lda, c, ldc, accumulate);
+      return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      rows(std::min(m, blocks * t / nt * cpu::kTileRows), std::min(m, blocks * (t + 1) / nt * cpu::kTileRows), a,
+           lda, c, ldc, accumulate);
+    }
+  }
+
+ private:
+  bool tiled() const { return n_ % cpu::kLanes == 0; }  // the tiles need whole vectors per row
+
+  void rows(int64_t begin, int64_t end, const float* a, int64_t lda, float* c, int64_t ldc, bool accumulate) const {
+    for (int64_t j0 = 0; j0 < n_; j0 += kPanel) {
+      const int64_t width = std::min(kPanel, n_ - j0);
+      cpu::small_gemm(int(end - begin), int(width), int(k_), a + begin * lda, lda, 1, packed_.data() + j0 * k_,
+                      width, c + begin * ldc + j0, ldc, accumulate);
+    }
+  }
+
+  int64_t k_, n_;
+  const float* src_;
+  bool transposed_;
+  std::vector<float> packed_;
+};
 
 // ---- Forward cells: one row (sorted example i at time t) ---------------------------------------------------------
 // pre: the row's gate pre-activations without biases (x W_ih^T, plus h W_hh^T for LSTM / Elman); bias = b_ih + b_hh.
@@ -244,6 +311,7 @@ void rnn_forward(const RnnBatch& b, const RnnDims& d, const float* xs, const Rnn
   const Slots slot{d.reverse};
   std::vector<float> bias(static_cast<size_t>(GH));
   for (int64_t j = 0; j < GH; ++j) bias[size_t(j)] = w.b_ih[j] + w.b_hh[j];
+  const StepWeights w_hh_t(H, GH, w.w_hh, true);  // W_hh^T [H, GH]
 
   // [T*B, GH] = xs [T*B, I] W_ih^T: every step's input projection in one GEMM.
   gemm(false, true, T * B, GH, d.input, 1.0f, xs, d.input, w.w_ih, d.input, 0.0f, saved.gates, W);
@@ -260,9 +328,9 @@ void rnn_forward(const RnnBatch& b, const RnnDims& d, const float* xs, const Rnn
     if (lstm) gather_rows(b, H, c0, cp, start, stop);
 
     if (gru) {
-      gemm(false, true, n, GH, H, 1.0f, hp, H, w.w_hh, H, 0.0f, saved.scratch, GH);
+      w_hh_t.multiply(n, hp, H, saved.scratch, GH, false);
     } else {
-      gemm(false, true, n, GH, H, 1.0f, hp, H, w.w_hh, H, 1.0f, g, W);
+      w_hh_t.multiply(n, hp, H, g, W, true);
     }
     cpu::parallel_for(n, W, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
@@ -295,6 +363,7 @@ void rnn_backward(const RnnBatch& b, const RnnDims& d, const float* xs, const Rn
   const int64_t GH = rnn_gate_count(d.cell) * H;
   const bool lstm = d.cell == RnnCell::kLstm, gru = d.cell == RnnCell::kGru, relu = d.cell == RnnCell::kRelu;
   const Slots slot{d.reverse};
+  const StepWeights w_hh(GH, H, w.w_hh, false);  // W_hh [GH, H]
 
   // The running gradients of the state (and cell) after the current step, in sorted order: [B, H] each.
   std::vector<float> dh(size_t(B * H)), dc(lstm ? size_t(B * H) : 0);
@@ -325,7 +394,7 @@ void rnn_backward(const RnnBatch& b, const RnnDims& d, const float* xs, const Rn
       }
     });
     // dh_prev [n, H] (+)= dG [n, GH] W_hh [GH, H]; the GRU kept its direct path z*dh in dh.
-    gemm(false, false, n, H, GH, 1.0f, g, W, w.w_hh, H, gru ? 1.0f : 0.0f, dh.data(), H);
+    w_hh.multiply(n, g, W, dh.data(), H, gru);
   }
 
   // Weight gradients over all T*B rows at once. Columns of the gate gradients: the W_hh side is [0, GH); the W_ih

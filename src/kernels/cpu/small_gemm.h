@@ -25,33 +25,53 @@ inline void gemm_tile(int k, const float* a, int64_t rsa, int64_t csa, const flo
   Vec acc[MR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = accumulate ? Vec::load(c + r * ldc + v * kLanes) : Vec::zero();
   for (int p = 0; p < k; ++p) {
     Vec bv[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = Vec::load(b + p * ldb + v * kLanes);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       Vec ar = Vec::set1(a[r * rsa + p * csa]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) epilogue(row0 + r, col0 + v * kLanes, acc[r][v]).store(c + r * ldc + v * kLanes);
+}
+
+// Vectors per tile for MR rows: kTileVecs for full blocks; blocks of fewer rows (the tail of m, or a whole product
+// with m < kTileRows such as a batch-1 recurrent step) get wider tiles, so that they still keep about as many
+// independent accumulator chains in flight (a 1-row tile of 2 vectors would wait on FMA latency).
+template <int MR>
+constexpr int row_block_vecs() {
+  constexpr int budget = kTileRows * kTileVecs;  // accumulators a full tile uses
+  constexpr int fit = budget / MR;
+  return fit >= 8 ? 8 : fit >= 4 ? 4 : fit >= 2 ? 2 : 1;
+}
+
+// Columns [j, n) of a block of MR rows: tiles of NV vectors, then narrower ones for what is left.
+template <int MR, int NV, class Epilogue>
+inline void gemm_row_block_from(int j, int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b,
+                                int64_t ldb, float* c, int64_t ldc, bool accumulate, int row0,
+                                const Epilogue& epilogue) {
+  for (; j + NV * kLanes <= n; j += NV * kLanes) {
+    gemm_tile<MR, NV>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate, row0, j, epilogue);
+  }
+  if constexpr (NV > 1) {
+    if (j < n) gemm_row_block_from<MR, NV / 2>(j, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate, row0, epilogue);
+  }
 }
 
 template <int MR, class Epilogue>
 inline void gemm_row_block(int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb,
                            float* c, int64_t ldc, bool accumulate, int row0, const Epilogue& epilogue) {
-  int j = 0;
-  for (; j + kTileVecs * kLanes <= n; j += kTileVecs * kLanes) {
-    gemm_tile<MR, kTileVecs>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate, row0, j, epilogue);
-  }
-  for (; j < n; j += kLanes) gemm_tile<MR, 1>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate, row0, j, epilogue);
+  constexpr int nv = MR == kTileRows ? kTileVecs : row_block_vecs<MR>();
+  gemm_row_block_from<MR, nv>(0, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate, row0, epilogue);
 }
 
 // C[m x n] (=|+=) A[m x k] * B[k x n]; A(i, p) = a[i*rsa + p*csa]. n % kLanes == 0.
