@@ -63,4 +63,8 @@ struct LayerFlags {
 bool run_layer_figure(const std::vector<std::string>& pos, const std::vector<int64_t>& sizes, const LayerFlags& flags);
 extern const char* const kLayerUsage;
 
+// The seq2seq family (seq2seq_figures.cpp): as run_layer_figure.
+bool run_seq2seq_figure(const std::vector<std::string>& pos, const std::vector<int64_t>& sizes);
+extern const char* const kSeq2SeqUsage;
+
 }  // namespace attn::bench

@@ -2,7 +2,8 @@
 // layer_figures.cpp). One figure per invocation, printed as `name<TAB>value<TAB>unit` lines; bench/kernels.py and
 // bench/layers.py run the same figures in PyTorch and put them side by side.
 //   attn_bench_tool [--threads N] stream | sgemm N | softmax ROWS L | attention B H L D [--causal] [--backward]
-//                                 | attention-peak-mem B H L D | (layer figures: see kLayerUsage)
+//                                 | attention-peak-mem B H L D | (layer and seq2seq figures: see kLayerUsage,
+//                                 kSeq2SeqUsage)
 #include <omp.h>
 
 #include <algorithm>
@@ -160,8 +161,8 @@ void run_attention_peak_mem(int64_t b, int64_t h, int64_t l, int64_t d) {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: attn_bench_tool [--threads N] stream | sgemm N | softmax ROWS L\n"
-               "                       | attention B H L D [--causal] [--backward] | attention-peak-mem B H L D\n%s",
-               attn::bench::kLayerUsage);
+               "                       | attention B H L D [--causal] [--backward] | attention-peak-mem B H L D\n%s%s",
+               attn::bench::kLayerUsage, attn::bench::kSeq2SeqUsage);
   std::exit(2);
 }
 
@@ -211,7 +212,8 @@ int main(int argc, char** argv) {
     } else {
       std::vector<int64_t> sizes;
       for (std::size_t i = 1; i < pos.size(); ++i) sizes.push_back(arg(i));
-      if (!attn::bench::run_layer_figure(pos, sizes, layer_flags)) usage();
+      if (!attn::bench::run_layer_figure(pos, sizes, layer_flags) && !attn::bench::run_seq2seq_figure(pos, sizes))
+        usage();
     }
   } catch (const attn::Error& e) {
     std::fprintf(stderr, "attn_bench_tool: error: %s\n", e.what());

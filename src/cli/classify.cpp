@@ -21,60 +21,12 @@
 #include "attn/metrics/classification.h"
 #include "attn/tasks/classify/classifier.h"
 #include "attn/viz/heatmap.h"
+#include "cli/flags.h"
 
 namespace attn::cli {
 namespace {
 
 using tasks::classify::ClassifyConfig;
-
-constexpr int kExitInterrupted = 130;  // what shells report for a run stopped by Ctrl-C
-
-// A numeric flag's range, checked while parsing so that a bad value is a usage error (exit 2). `name` is shown
-// in --help, `rule` in the message.
-CLI::Validator number(const std::string& name, const std::string& rule, bool (*ok)(double)) {
-  return CLI::Validator(
-      [rule, ok](std::string& value) -> std::string {
-        char* end = nullptr;
-        const double v = std::strtod(value.c_str(), &end);
-        if (end == value.c_str() || *end != '\0') return fmt::format("'{}' is not a number", value);
-        return ok(v) ? std::string() : fmt::format("must be {}, got {}", rule, value);
-      },
-      name);
-}
-const CLI::Validator kAtLeast1 = number("POSITIVE", ">= 1", [](double v) { return v >= 1; });
-const CLI::Validator kAtLeast0 = number("NONNEGATIVE", ">= 0", [](double v) { return v >= 0; });
-const CLI::Validator kPositive = number("POSITIVE", "> 0", [](double v) { return v > 0; });
-const CLI::Validator kDropout = number("[0,1)", "in [0, 1)", [](double v) { return v >= 0 && v < 1; });
-
-// Flags that override config fields only when given, so that defaults < --config file < flags.
-class ConfigFlags {
- public:
-  // A valued flag; set(config, value) stores it.
-  template <class T, class Set>
-  CLI::Option* add(CLI::App* cmd, const std::string& name, const std::string& help, T default_value, Set set) {
-    auto value = std::make_shared<T>(default_value);
-    CLI::Option* opt = cmd->add_option(name, *value, help);
-    opt->default_str(fmt::format("{}", default_value));
-    appliers_.push_back([opt, value, set](ClassifyConfig& c) {
-      if (opt->count() > 0) set(c, *value);
-    });
-    return opt;
-  }
-  // A switch: set(config) runs when it is given.
-  template <class Set>
-  void add_switch(CLI::App* cmd, const std::string& name, const std::string& help, Set set) {
-    CLI::Option* opt = cmd->add_flag(name, help);
-    appliers_.push_back([opt, set](ClassifyConfig& c) {
-      if (opt->count() > 0) set(c);
-    });
-  }
-  void apply(ClassifyConfig& c) const {
-    for (const auto& f : appliers_) f(c);
-  }
-
- private:
-  std::vector<std::function<void(ClassifyConfig&)>> appliers_;
-};
 
 // How the data files are read: shared by every verb.
 struct ReadFlags {
@@ -173,16 +125,11 @@ void report_skipped(size_t skipped) {
   if (skipped > 0) std::fprintf(stderr, "skipped %zu bad rows\n", skipped);
 }
 
-// Output that cannot be written (a full disk, a closed pipe) is an error, not a silent loss.
-void flush_stdout() {
-  ATTN_CHECK(std::fflush(stdout) == 0 && !std::ferror(stdout), "cannot write the output: {}", std::strerror(errno));
-}
-
 struct TrainFlags {
   std::string train_path, valid_path, output, config_path;
   bool resume = false, quiet = false, json = false;
   ReadFlags read;
-  ConfigFlags config;
+  ConfigFlags<ClassifyConfig> config;
 };
 
 

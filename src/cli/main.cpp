@@ -12,6 +12,7 @@
 #include "attn/kernels/gemm.h"
 #include "cli/classify.h"
 #include "cli/demo.h"
+#include "cli/seq2seq.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"attn: attention-based neural networks in fast C++"};
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
 
   CLI::App* classify_cmd = nullptr;
   auto run_classify = attn::cli::add_classify_command(app, classify_cmd);
+  auto run_seq2seq = attn::cli::add_seq2seq_commands(app);
 
   auto* info_cmd = app.add_subcommand("info", "Print the build's CPU kernels and BLAS");
 
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     if (threads > 0) attn::set_num_threads(threads);
     if (*demo_cmd) status = attn::cli::run_demo(demo);
     if (*classify_cmd) status = run_classify();
+    if (const int s = run_seq2seq(); s >= 0) status = s;
     if (*info_cmd) {
       fmt::print("attn 0.1.0\nthreads: {}\nBLAS: {}\n", attn::num_threads(), attn::kernels::blas_description());
     }

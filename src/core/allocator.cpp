@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <new>
 
 #include "attn/core/error.h"
@@ -22,6 +23,7 @@ constexpr std::size_t kCacheMaxBytes = std::size_t{2} << 30;  // never hold more
 struct BlockCache {
   std::mutex mutex;
   std::multimap<std::size_t, void*> free_blocks;  // rounded size -> block
+  std::unordered_map<void*, std::size_t> oversized;  // blocks handed out for a smaller request -> their size
   std::size_t cached_bytes = 0;
 
   ~BlockCache() {
@@ -33,6 +35,10 @@ BlockCache& cache() {
   static BlockCache* c = new BlockCache();  // leaked on purpose: outlives every static Tensor
   return *c;
 }
+
+// A cached block serves a request up to this much smaller (batches whose shapes change from step to step, as
+// token-count batches do, rarely ask for one size twice).
+constexpr std::size_t kMaxSlackDivisor = 4;  // at most a quarter of the block unused
 
 // Sizes are rounded so that shapes that differ a little (the last batch, a longer sentence) still reuse: to 4 KiB
 // pages below 1 MiB (at most 6 % more), to 64 KiB granules above.
@@ -49,10 +55,11 @@ void* allocate(std::size_t bytes) {
   if (size >= kCacheMinBytes) {
     auto& c = cache();
     std::lock_guard lock(c.mutex);
-    auto it = c.free_blocks.find(size);
-    if (it != c.free_blocks.end()) {
+    auto it = c.free_blocks.lower_bound(size);  // the smallest block that fits
+    if (it != c.free_blocks.end() && it->first - size <= it->first / kMaxSlackDivisor) {
       void* p = it->second;
-      c.cached_bytes -= size;
+      c.cached_bytes -= it->first;
+      if (it->first != size) c.oversized.emplace(p, it->first);
       c.free_blocks.erase(it);
       return p;
     }
@@ -68,6 +75,10 @@ void deallocate(void* ptr, std::size_t bytes) {
   if (size >= kCacheMinBytes) {
     auto& c = cache();
     std::lock_guard lock(c.mutex);
+    if (auto it = c.oversized.find(ptr); it != c.oversized.end()) {
+      size = it->second;
+      c.oversized.erase(it);
+    }
     if (c.cached_bytes + size <= kCacheMaxBytes) {
       c.free_blocks.emplace(size, ptr);
       c.cached_bytes += size;

@@ -35,4 +35,30 @@ std::vector<std::vector<size_t>> make_batches(const std::vector<int64_t>& length
   return batches;
 }
 
+std::vector<std::vector<size_t>> make_token_batches(const std::vector<int64_t>& lengths, int64_t max_tokens,
+                                                    bool shuffle, uint64_t seed) {
+  ATTN_CHECK(max_tokens > 0, "make_token_batches: max_tokens must be positive (got {})", max_tokens);
+  std::vector<size_t> order(lengths.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  Rng rng(seed);
+  if (shuffle) {
+    detail::shuffle(order, rng);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+  }
+  std::vector<std::vector<size_t>> batches;
+  int64_t longest = 0;
+  for (size_t i : order) {
+    const int64_t grown = std::max(longest, lengths[i]);
+    if (batches.empty() || grown * int64_t(batches.back().size() + 1) > max_tokens) {
+      batches.emplace_back();
+      longest = lengths[i];
+    } else {
+      longest = grown;
+    }
+    batches.back().push_back(i);
+  }
+  if (shuffle) detail::shuffle(batches, rng);
+  return batches;
+}
+
 }  // namespace attn::data

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -286,6 +287,18 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
   result.seconds = seconds_since(t0);
   model.eval();
   return result;
+}
+
+std::string checkpoint_path_for(const std::string& output_dir) {
+  std::filesystem::path p = std::filesystem::path(output_dir).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  return p.string() + ".checkpoint";
+}
+
+std::string digest(std::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
 }
 
 }  // namespace attn::train

@@ -4,6 +4,7 @@
 # Usage: classify_cli_test.sh path/to/attn [CASE ...] [-CASE ...]: the named cases (default: all) less those named
 # with a leading '-'. A failed case prints what it expected and what it got.
 set -euo pipefail
+source "$(dirname "$0")/cli_lib.sh"
 
 ATTN=$(realpath "$1")
 shift
@@ -18,66 +19,6 @@ TINY=(--embed-dim 8 --hidden 8 --epochs 2 --min-count 1 -q)
 LEARN=(--embed-dim 8 --hidden 8 --epochs 4 --min-count 1 --lr 0.05 --warmup 0 --batch-size 8 --patience 0 -q)
 MODEL=$WORK/model  # trained once on the fastText data; the cases only read it
 
-# ---------------------------------------------------------------------------------------------------------------
-# Helpers. Every case runs in its own directory; run_attn leaves the exit code in $rc, output in out.txt/err.txt.
-
-# Says which line of the case failed and the attn command it ran last, then ends the case.
-fail() {
-  local i line=?
-  for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do
-    if [[ ${FUNCNAME[i]} == case_* ]]; then line=${BASH_LINENO[i - 1]}; fi
-  done
-  echo "    line $line: $*" >&2
-  echo "    after: attn ${last_args:-}" >&2
-  if [[ -s err.txt ]]; then sed 's/^/    stderr: /' err.txt | head -5 >&2; fi
-  exit 1
-}
-
-run_attn() {
-  last_args="$*"
-  set +e
-  "$ATTN" "$@" >out.txt 2>err.txt
-  rc=$?
-  set -e
-}
-
-run_attn_stdin() {  # run_attn_stdin FILE ARGS...
-  local input=$1
-  shift
-  last_args="$* <$input"
-  set +e
-  "$ATTN" "$@" <"$input" >out.txt 2>err.txt
-  rc=$?
-  set -e
-}
-
-expect_rc() { [[ $rc == "$1" ]] || fail "exit code $rc, expected $1"; }
-has() { grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 300 "$1")"; }
-lacks() { ! grep -qF -- "$2" "$1" || fail "$1 has '$2'"; }
-lines() { [[ $(wc -l <"$1") == "$2" ]] || fail "$1 has $(wc -l <"$1") lines, expected $2"; }
-
-# A runtime error: exit 1 and one line "attn: error: ..." holding every given part; no crash or trace.
-expect_error() {
-  expect_rc 1
-  [[ $(wc -l <err.txt) == 1 ]] || fail "expected one error line, got $(wc -l <err.txt)"
-  grep -q '^attn: error: ' err.txt || fail "the message does not start with 'attn: error: '"
-  local part
-  for part in "$@"; do has err.txt "$part"; done
-  [[ ! -s out.txt ]] || fail "output on stdout after an error: $(head -c 200 out.txt)"
-}
-
-# A usage error: exit 2 and CLI11's message naming the problem.
-expect_usage_error() {
-  expect_rc 2
-  local part
-  for part in "$@"; do has err.txt "$part"; done
-}
-
-json_number() {  # json_number KEY FILE: the first "KEY": number in FILE
-  grep -o "\"$1\":[-0-9.eE+]*" "$2" | head -1 | cut -d: -f2
-}
-
-checksum() { find "$1" -type f -exec cksum {} + | sort; }
 
 # Synthetic sentiment: two class words among three filler words; line i is pos when i is even.
 gen_fasttext() {  # gen_fasttext N SEED
@@ -559,43 +500,9 @@ CASES=(
   binary_garbage broken_or_foreign_model_directories output_is_never_clobbered output_write_errors
   ctrl_c_checkpoint_then_resume
 )
-only=() skip=()
-for arg in "$@"; do
-  if [[ $arg == -* ]]; then skip+=("${arg#-}"); else only+=("$arg"); fi
-done
-((${#only[@]} > 0)) && CASES=("${only[@]}")
-kept=()
-for name in "${CASES[@]}"; do
-  [[ " ${skip[*]} " == *" $name "* ]] || kept+=("$name")
-done
-CASES=("${kept[@]}")
+setup_shared() {
+  gen_fasttext 80 1 >"$WORK/model_train.txt"
+  "$ATTN" classify train "$WORK/model_train.txt" -o "$MODEL" "${LEARN[@]}" >/dev/null
+}
 
-gen_fasttext 80 1 >"$WORK/model_train.txt"
-"$ATTN" classify train "$WORK/model_train.txt" -o "$MODEL" "${LEARN[@]}" >/dev/null
-
-failed=()
-for name in "${CASES[@]}"; do
-  declare -F "case_$name" >/dev/null || { echo "no such case: $name" >&2; exit 2; }
-  mkdir "$WORK/$name"
-  start=$(date +%s%N)
-  set +e
-  (
-    set -euo pipefail
-    cd "$WORK/$name"
-    "case_$name"
-  )
-  status=$?
-  set -e
-  ms=$((($(date +%s%N) - start) / 1000000))
-  if ((status == 0)); then
-    echo "ok    $name (${ms} ms)"
-  else
-    echo "FAIL  $name (${ms} ms)"
-    failed+=("$name")
-  fi
-done
-if ((${#failed[@]} > 0)); then
-  echo "failed cases: ${failed[*]}"
-  exit 1
-fi
-echo "all ${#CASES[@]} cases passed"
+run_cases "$@"

@@ -91,5 +91,37 @@ TEST(MakeBatches, EdgeCases) {
   attn::testing::expect_error([] { make_batches({1}, 2, true, 1, 0); }, {"bucket_factor"});
 }
 
+TEST(MakeTokenBatches, FitTheBudgetCoverEveryExampleAndBucket) {
+  for (int trial = 0; trial < 20; ++trial) {
+    const auto n = size_t(attn::testing::random_int(0, 300));
+    std::vector<int64_t> lengths(n);
+    for (auto& l : lengths) l = attn::testing::random_int(1, 60);
+    const int64_t budget = attn::testing::random_int(1, 400);
+    for (bool shuffle : {true, false}) {
+      const auto batches = make_token_batches(lengths, budget, shuffle, uint64_t(trial));
+      std::vector<int> seen(n, 0);
+      std::vector<size_t> flat;
+      int64_t padded = 0;
+      for (const auto& b : batches) {
+        ASSERT_FALSE(b.empty());
+        int64_t longest = 0;
+        for (size_t i : b) longest = std::max(longest, lengths[i]), ++seen[i], flat.push_back(i);
+        EXPECT_TRUE(b.size() == 1 || longest * int64_t(b.size()) <= budget) << longest << " x " << b.size();
+        padded += longest * int64_t(b.size());
+      }
+      for (int s : seen) ASSERT_EQ(s, 1);
+      if (!shuffle) {
+        for (size_t i = 0; i < flat.size(); ++i) ASSERT_EQ(flat[i], i);
+      } else if (n > 50 && budget >= 120) {
+        int64_t real = 0;
+        for (int64_t l : lengths) real += l;
+        EXPECT_LT(double(padded), 1.3 * double(real)) << "sorted batches pad little";
+      }
+    }
+  }
+  EXPECT_EQ(make_token_batches({5, 5}, 10, true, 1), make_token_batches({5, 5}, 10, true, 1));
+  EXPECT_THROW(make_token_batches({1}, 0, false, 1), Error);
+}
+
 }  // namespace
 }  // namespace attn::data

@@ -16,3 +16,14 @@ std::vector<std::vector<size_t>> make_batches(const std::vector<int64_t>& length
                                               uint64_t seed, int64_t bucket_factor = 50);
 
 }  // namespace attn::data
+
+namespace attn::data {
+
+// Batches by size rather than count (sequence-to-sequence training): each batch holds as many examples as fit in
+// max_tokens padded tokens (count x the batch's largest length; one example always fits). shuffle: examples are
+// shuffled, then stably sorted by length, cut into batches, and the batch order shuffled (fairseq's scheme), so
+// batches pad little and differ from epoch to epoch. Without shuffle, batches follow the input order.
+std::vector<std::vector<size_t>> make_token_batches(const std::vector<int64_t>& lengths, int64_t max_tokens,
+                                                    bool shuffle, uint64_t seed);
+
+}  // namespace attn::data

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -74,6 +75,11 @@ struct TrainResult {
 // (those of the best validation; the last ones when nothing was validated). A non-finite loss or gradient norm
 // stops training with attn::Error naming the epoch and step.
 TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOptions& options);
+
+// Where a task keeps the checkpoint of a run that writes the model directory `output_dir`: "<output_dir>.checkpoint".
+std::string checkpoint_path_for(const std::string& output_dir);
+// A short hex digest (64-bit FNV-1a) of the text, for TrainTask::fingerprint.
+std::string digest(std::string_view text);
 
 // The checkpoint file: model parameters ("model.<name>"), best parameters ("best.<name>"), optimizer state
 // ("optim.<name>") and, in its metadata, the loop's position and the state of the model's random generators.

@@ -35,17 +35,6 @@ constexpr const char* kWeightsFile = "model.safetensors";
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string checkpoint_path(const std::string& output_dir) {
-  fs::path p = fs::path(output_dir).lexically_normal();
-  if (!p.has_filename()) p = p.parent_path();
-  return p.string() + ".checkpoint";
-}
-
-uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 // A padded batch: ids [batch, time] (0 = padding) and each example's length.
 struct PaddedBatch {
   std::vector<int32_t> ids, lengths;
@@ -196,7 +185,7 @@ train::TrainerOptions trainer_options(const TrainConfig& t, const std::string& o
   o.schedule.kind = optim::parse_schedule_kind(t.schedule);
   o.schedule.lr = t.lr;
   o.schedule.warmup_steps = t.warmup_steps;
-  o.checkpoint_path = checkpoint_path(output_dir);
+  o.checkpoint_path = train::checkpoint_path_for(output_dir);
   o.resume = resume;
   o.unit = "tok";
   o.progress = progress;
@@ -207,9 +196,9 @@ std::string fingerprint(const ClassifyConfig& config, const text::Vocabulary& vo
   nlohmann::json j = to_json(config);
   j["train"].erase("epochs");  // a resumed run may be given more epochs or patience
   j["train"].erase("patience");
-  uint64_t h = fnv1a(j.dump());
-  for (int32_t i = 0; i < vocabulary.size(); ++i) h = fnv1a(vocabulary.token(i), fnv1a("\n", h));
-  return fmt::format("{:016x}", h);
+  std::string text = j.dump();
+  for (int32_t i = 0; i < vocabulary.size(); ++i) text += "\n" + vocabulary.token(i);
+  return train::digest(text);
 }
 
 // Splits examples into train and validation parts, and label ids for both.
@@ -287,9 +276,9 @@ TrainSummary train_classifier(const TrainRequest& r) {
   validate(r.config);
   // Problems with the output are found now rather than after the training they would throw away.
   io::check_directory_target(r.output_dir, kConfigFile);
-  ATTN_CHECK(!r.resume || r.config.model.kind == ModelKind::kTfidf || fs::exists(checkpoint_path(r.output_dir)),
+  ATTN_CHECK(!r.resume || r.config.model.kind == ModelKind::kTfidf || fs::exists(train::checkpoint_path_for(r.output_dir)),
              "{}: no checkpoint to resume from (--resume continues a run stopped by Ctrl-C); train without --resume",
-             checkpoint_path(r.output_dir));
+             train::checkpoint_path_for(r.output_dir));
   TrainSummary summary;
   Prepared p = prepare(r);
   ClassifyConfig config = r.config;
@@ -365,7 +354,7 @@ TrainSummary train_classifier(const TrainRequest& r) {
     io::write_json_atomic((fs::path(dir) / kConfigFile).string(), to_json(config));
   });
   std::error_code ec;
-  fs::remove(checkpoint_path(r.output_dir), ec);  // the model directory now holds the result
+  fs::remove(train::checkpoint_path_for(r.output_dir), ec);  // the model directory now holds the result
   summary.seconds = seconds_since(t0);
   return summary;
 }

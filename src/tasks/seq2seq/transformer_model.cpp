@@ -1,0 +1,187 @@
+// transformer: the encoder-decoder of Vaswani et al. 2017 (pre-LN by default, with a final LayerNorm on each
+// side), embeddings scaled by sqrt(d) plus sinusoidal or learned positions, optionally one embedding table for
+// both languages and the output layer tied to the target embedding. Decoding keeps each layer's keys and values.
+#include <cmath>
+
+#include "attn/autograd/ops/arithmetic.h"
+#include "attn/autograd/ops/matmul.h"
+#include "attn/autograd/ops/shape.h"
+#include "attn/core/error.h"
+#include "attn/nn/dropout.h"
+#include "attn/nn/embedding.h"
+#include "attn/nn/layer_norm.h"
+#include "attn/nn/linear.h"
+#include "attn/nn/positional/learned.h"
+#include "attn/nn/positional/sinusoidal.h"
+#include "attn/nn/transformer/decoder_layer.h"
+#include "models.h"
+
+namespace attn::tasks::seq2seq::detail {
+namespace {
+
+using autograd::Var;
+
+class TransformerModel : public Seq2SeqModel {
+ public:
+  TransformerModel(const ModelConfig& c, int64_t source_vocab, int64_t target_vocab, Rng& rng) : config_(c) {
+    ATTN_CHECK(!c.share_embeddings || source_vocab == target_vocab,
+               "transformer: shared embeddings need one vocabulary (got {} and {})", source_vocab, target_vocab);
+    Rng init = rng.fork(1), noise = rng.fork(2);
+    const int64_t d = c.embed_dim;
+    source_embed_ = register_module("source_embed", std::make_shared<nn::Embedding>(source_vocab, d, init, 0));
+    init_embedding(*source_embed_, init);
+    if (c.share_embeddings) {
+      target_embed_ = source_embed_;
+    } else {
+      target_embed_ = register_module("target_embed", std::make_shared<nn::Embedding>(target_vocab, d, init, 0));
+      init_embedding(*target_embed_, init);
+    }
+    if (c.positions == "learned") {
+      source_positions_ = register_module("source_positions",
+                                          std::make_shared<nn::LearnedPositionalEmbedding>(c.max_positions, d, init));
+      target_positions_ = register_module("target_positions",
+                                          std::make_shared<nn::LearnedPositionalEmbedding>(c.max_positions, d, init));
+    } else {
+      sinusoidal_ = std::make_shared<nn::SinusoidalPositionalEncoding>(d, c.max_positions);
+    }
+    nn::TransformerLayerOptions lo;
+    lo.d_model = d;
+    lo.num_heads = c.heads;
+    lo.dim_feedforward = c.ff_dim;
+    lo.dropout = c.dropout;
+    lo.norm_first = c.norm_first;
+    for (int64_t i = 0; i < c.encoder_layers; ++i)
+      encoder_.push_back(register_module("encoder.layers." + std::to_string(i),
+                                         std::make_shared<nn::TransformerEncoderLayer>(lo, init)));
+    for (int64_t i = 0; i < c.decoder_layers; ++i)
+      decoder_.push_back(register_module("decoder.layers." + std::to_string(i),
+                                         std::make_shared<nn::TransformerDecoderLayer>(lo, init)));
+    if (c.norm_first) {
+      encoder_norm_ = register_module("encoder.norm", std::make_shared<nn::LayerNorm>(d));
+      decoder_norm_ = register_module("decoder.norm", std::make_shared<nn::LayerNorm>(d));
+    }
+    if (c.tie_output)
+      out_bias_ = register_parameter("out_bias", Tensor::zeros({target_vocab}));
+    else
+      out_ = register_module("out", std::make_shared<nn::Linear>(d, target_vocab, init));
+    dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(c.dropout, noise));
+  }
+
+  Var output_weight() const override { return out_ ? out_->weight : target_embed_->weight; }
+  Var output_bias() const override { return out_ ? out_->bias : out_bias_; }
+
+  // Embedding * sqrt(d) + position, then dropout: ids [B, L] starting at position `offset`.
+  Var embed(const nn::Embedding& table, const nn::LearnedPositionalEmbedding* learned, std::span<const int32_t> ids,
+            int64_t batch, int64_t length, int64_t offset) {
+    ATTN_CHECK(offset + length <= config_.max_positions, "transformer: position {} beyond max_positions {}",
+               offset + length, config_.max_positions);
+    Var x = autograd::scale(table.forward(ids, {batch, length}), std::sqrt(float(config_.embed_dim)));
+    x = learned ? learned->forward(x, offset) : sinusoidal_->forward(x, offset);
+    return dropout_->forward(x);
+  }
+
+  Var encode(const Seq2SeqBatch& b) {
+    Var x = embed(*source_embed_, source_positions_.get(), b.source, b.batch, b.source_time, 0);
+    nn::AttentionMasking masking;
+    masking.key_lengths = b.source_lengths;
+    for (auto& layer : encoder_) x = layer->forward(x, masking);
+    return encoder_norm_ ? encoder_norm_->forward(x) : x;
+  }
+
+  Var decoder_states(const Seq2SeqBatch& b) override {
+    Var memory = encode(b);
+    Var x = embed(*target_embed_, target_positions_.get(), b.target_in, b.batch, b.target_time, 0);
+    nn::AttentionMasking masking;
+    masking.key_lengths = b.target_lengths;
+    masking.causal = true;
+    for (auto& layer : decoder_) x = layer->forward(x, memory, masking, b.source_lengths);
+    return decoder_norm_ ? decoder_norm_->forward(x) : x;
+  }
+
+  std::unique_ptr<StepDecoder> start_decoding(const std::vector<std::vector<int32_t>>& sources,
+                                              int64_t attention_layer) override;
+
+  // One incremental decoder step: previous tokens [R] at position `offset` -> log-probabilities [R, V].
+  Tensor step(std::span<const int32_t> previous, int64_t offset, const Var& memory,
+              std::span<const int32_t> memory_lengths, std::vector<nn::DecoderCache>& caches, int64_t attention_layer,
+              Tensor* attention) {
+    Var x = embed(*target_embed_, target_positions_.get(), previous, int64_t(previous.size()), 1, offset);
+    for (size_t l = 0; l < decoder_.size(); ++l)
+      x = decoder_[l]->forward_incremental(x, memory, caches[l], memory_lengths,
+                                           int64_t(l) == attention_layer ? attention : nullptr);
+    if (decoder_norm_) x = decoder_norm_->forward(x);
+    x = autograd::reshape(x, {int64_t(previous.size()), config_.embed_dim});
+    return log_probabilities(autograd::linear(x, output_weight(), output_bias()).value());
+  }
+
+  int64_t decoder_layers() const { return int64_t(decoder_.size()); }
+
+ private:
+  ModelConfig config_;
+  std::shared_ptr<nn::Embedding> source_embed_, target_embed_;
+  std::shared_ptr<nn::LearnedPositionalEmbedding> source_positions_, target_positions_;
+  std::shared_ptr<nn::SinusoidalPositionalEncoding> sinusoidal_;
+  std::vector<std::shared_ptr<nn::TransformerEncoderLayer>> encoder_;
+  std::vector<std::shared_ptr<nn::TransformerDecoderLayer>> decoder_;
+  std::shared_ptr<nn::LayerNorm> encoder_norm_, decoder_norm_;
+  std::shared_ptr<nn::Linear> out_;
+  std::shared_ptr<nn::Dropout> dropout_;
+  Var out_bias_;
+};
+
+class TransformerStepDecoder : public StepDecoder {
+ public:
+  TransformerStepDecoder(TransformerModel& model, const std::vector<std::vector<int32_t>>& sources,
+                         int64_t attention_layer)
+      : model_(model), caches_(size_t(model.decoder_layers())) {
+    autograd::NoGradGuard no_grad;
+    model_.eval();
+    ATTN_CHECK(attention_layer >= -1 && attention_layer < model.decoder_layers(),
+               "transformer: attention layer {} of {} decoder layers", attention_layer, model.decoder_layers());
+    attention_layer_ = attention_layer < 0 ? model.decoder_layers() - 1 : attention_layer;
+    const Seq2SeqBatch b = source_batch(sources);
+    memory_ = model_.encode(b);
+    lengths_ = b.source_lengths;
+  }
+
+  Tensor step(std::span<const int32_t> previous, Tensor* attention) override {
+    autograd::NoGradGuard no_grad;
+    ATTN_CHECK(int64_t(previous.size()) == memory_.size(0), "transformer decoder: {} tokens for {} rows",
+               previous.size(), memory_.size(0));
+    Tensor out = model_.step(previous, offset_, memory_, lengths_, caches_, attention_layer_, attention);
+    if (attention) *attention = attention->reshape({attention->size(0), attention->size(-1)});
+    ++offset_;
+    return out;
+  }
+
+  void select_rows(std::span<const int64_t> rows) override {
+    memory_ = Var(gather(memory_.value(), 0, rows));
+    std::vector<int32_t> lengths;
+    for (int64_t r : rows) lengths.push_back(lengths_.at(size_t(r)));
+    lengths_ = std::move(lengths);
+    for (auto& c : caches_)
+      for (nn::KVCache* kv : {&c.self_attn, &c.cross_attn})
+        if (kv->k.defined()) kv->k = gather(kv->k, 0, rows), kv->v = gather(kv->v, 0, rows);
+  }
+
+ private:
+  TransformerModel& model_;
+  std::vector<nn::DecoderCache> caches_;
+  int64_t attention_layer_ = 0, offset_ = 0;
+  Var memory_;
+  std::vector<int32_t> lengths_;
+};
+
+std::unique_ptr<StepDecoder> TransformerModel::start_decoding(const std::vector<std::vector<int32_t>>& sources,
+                                                              int64_t attention_layer) {
+  return std::make_unique<TransformerStepDecoder>(*this, sources, attention_layer);
+}
+
+}  // namespace
+
+std::unique_ptr<Seq2SeqModel> make_transformer_model(const ModelConfig& config, int64_t source_vocab,
+                                                     int64_t target_vocab, Rng& rng) {
+  return std::make_unique<TransformerModel>(config, source_vocab, target_vocab, rng);
+}
+
+}  // namespace attn::tasks::seq2seq::detail
