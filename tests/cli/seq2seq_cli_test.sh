@@ -179,10 +179,39 @@ case_output_is_never_clobbered() {
   has precious/file.txt keep
 }
 
+case_ctrl_c_checkpoint_then_resume() {
+  gen_pairs 200 8 >train.tsv
+  local args=(--embed-dim 16 --hidden 16 --ff-dim 32 --heads 2 --layers 1 --subword bpe --vocab-size 40 --epochs 8
+              --patience 0 --warmup 10 --batch-tokens 100 --valid-sentences 10 --seed 3)
+  run_attn seq2seq train --train train.tsv -o reference "${args[@]}" -q --json
+  expect_rc 0
+  cp out.txt reference.json
+  "$ATTN" seq2seq train --train train.tsv -o m "${args[@]}" --json >out.txt 2>err.txt &
+  local pid=$! i
+  for ((i = 0; i < 3000; i++)); do  # the handler is on once the first epoch has ended
+    grep -q "^epoch 1/8:" err.txt && break
+    sleep 0.01
+  done
+  kill -INT $pid 2>/dev/null || fail "training ended before it could be interrupted"
+  set +e
+  wait $pid
+  rc=$?
+  set -e
+  expect_rc 130
+  [[ -f m.checkpoint && -f m.checkpoint.vocab/subword.model && ! -e m ]] || fail "checkpoint files: $(ls)"
+  run_attn seq2seq train --train train.tsv -o m "${args[@]}" -q --json --resume
+  expect_rc 0
+  [[ -f m/model.safetensors && ! -e m.checkpoint && ! -e m.checkpoint.vocab ]] || fail "resume did not finish: $(ls)"
+  cmp -s out.txt reference.json || fail "resumed metrics differ: $(cat out.txt) vs $(cat reference.json)"
+  cmp -s m/model.safetensors reference/model.safetensors || fail "resumed weights differ from an uninterrupted run"
+  run_attn seq2seq train --train train.tsv -o other "${args[@]}" -q --resume
+  expect_error "no checkpoint to resume from"
+}
+
 CASES=(
   help_on_every_command usage_errors_exit_2 translate_file_stdin_nbest_json test_scores_and_output
   attention_html_svg_json transformer_bpe_separate_vocab_summarize bad_input_named long_inputs_cut_and_warned
-  output_is_never_clobbered
+  output_is_never_clobbered ctrl_c_checkpoint_then_resume
 )
 setup_shared() {
   gen_pairs 200 1 >"$WORK/train.tsv"

@@ -148,7 +148,7 @@ class Seq2SeqTask : public train::TrainTask {
  public:
   Seq2SeqTask(Seq2SeqModel& model, const Seq2SeqConfig& config, const SubwordModel& target, std::string fingerprint,
               const std::vector<Ids>& train_src, const std::vector<Ids>& train_tgt, const std::vector<Ids>& valid_src,
-              const std::vector<Ids>& valid_tgt, const std::vector<std::string>& valid_refs, bool progress)
+              const std::vector<Ids>& valid_tgt, const std::vector<std::string>& valid_refs)
       : model_(model),
         config_(config),
         target_(target),
@@ -157,8 +157,7 @@ class Seq2SeqTask : public train::TrainTask {
         train_tgt_(train_tgt),
         valid_src_(valid_src),
         valid_tgt_(valid_tgt),
-        valid_refs_(valid_refs),
-        progress_(progress) {
+        valid_refs_(valid_refs) {
     for (size_t i = 0; i < train_src.size(); ++i) costs_.push_back(int64_t(train_src[i].size() + train_tgt[i].size()) + 1);
   }
 
@@ -185,10 +184,10 @@ class Seq2SeqTask : public train::TrainTask {
   }
 
   train::Validation validate() override {
-    last_ = validation_metrics();
+    auto metrics = validation_metrics();
     const std::string& name = config_.train.valid_metric;
-    const double score = name == "loss" ? -metric_value(last_, "loss") : metric_value(last_, name);
-    return {score, last_};
+    const double score = name == "loss" ? -metric_value(metrics, "loss") : metric_value(metrics, name);
+    return {score, std::move(metrics)};
   }
 
   // Token loss (no label smoothing) over the validation pairs, and the scores of greedy output for the first
@@ -220,7 +219,6 @@ class Seq2SeqTask : public train::TrainTask {
     return out;
   }
 
-  const std::vector<std::pair<std::string, double>>& last() const { return last_; }
   int64_t target_tokens_ = 0;
   double step_seconds_ = 0;
 
@@ -238,9 +236,7 @@ class Seq2SeqTask : public train::TrainTask {
   std::string fingerprint_;
   const std::vector<Ids>&train_src_, &train_tgt_, &valid_src_, &valid_tgt_;
   const std::vector<std::string>& valid_refs_;
-  bool progress_;
   std::vector<int64_t> costs_;
-  std::vector<std::pair<std::string, double>> last_;
 };
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& t, nn::Module& model) {
@@ -282,7 +278,7 @@ TrainSummary train_seq2seq(const TrainRequest& r) {
   const Seq2SeqConfig& config = r.config;
   io::check_directory_target(r.output_dir, kConfigFile);
   const std::string checkpoint = train::checkpoint_path_for(r.output_dir);
-  ATTN_CHECK(!r.resume || fs::exists(checkpoint),
+  ATTN_CHECK(!r.resume || (fs::exists(checkpoint) && fs::is_directory(checkpoint + ".vocab")),
              "{}: no checkpoint to resume from (--resume continues a run stopped by Ctrl-C); train without --resume",
              checkpoint);
   TrainSummary summary;
@@ -319,20 +315,29 @@ TrainSummary train_seq2seq(const TrainRequest& r) {
   std::vector<const std::string*> src_texts, tgt_texts, valid_src_texts, valid_tgt_texts;
   for (const auto& p : train_pairs) src_texts.push_back(&p.source), tgt_texts.push_back(&p.target);
   for (const auto& p : valid_pairs) valid_src_texts.push_back(&p.source), valid_tgt_texts.push_back(&p.target);
-  text::SubwordOptions so;
-  so.kind = text::subword_kind_from_string(config.subword.kind);
-  so.vocab_size = int(config.subword.vocab_size);
-  so.min_count = int(config.subword.min_count);
-  so.seed = config.train.seed;
+  // The subword models are kept beside the checkpoint, so that a resumed run encodes the data exactly as the
+  // interrupted one did (SentencePiece's multi-threaded training need not give the same pieces twice).
+  const std::string vocab_dir = checkpoint + ".vocab";
   Vocabularies vocab;
-  if (config.subword.joint) {
-    std::vector<const std::string*> both = src_texts;
-    both.insert(both.end(), tgt_texts.begin(), tgt_texts.end());
-    vocab.source = SubwordModel::train(both, so);
-    vocab.target = vocab.source;
+  if (r.resume) {
+    vocab = Vocabularies::load(vocab_dir, config.subword);
   } else {
-    vocab.source = SubwordModel::train(src_texts, so);
-    vocab.target = SubwordModel::train(tgt_texts, so);
+    text::SubwordOptions so;
+    so.kind = text::subword_kind_from_string(config.subword.kind);
+    so.vocab_size = int(config.subword.vocab_size);
+    so.min_count = int(config.subword.min_count);
+    so.seed = config.train.seed;
+    if (config.subword.joint) {
+      std::vector<const std::string*> both = src_texts;
+      both.insert(both.end(), tgt_texts.begin(), tgt_texts.end());
+      vocab.source = SubwordModel::train(both, so);
+      vocab.target = vocab.source;
+    } else {
+      vocab.source = SubwordModel::train(src_texts, so);
+      vocab.target = SubwordModel::train(tgt_texts, so);
+    }
+    fs::create_directories(vocab_dir);
+    vocab.save(vocab_dir, config.subword.joint);
   }
   summary.source_vocab = vocab.source->size();
   summary.target_vocab = vocab.target->size();
@@ -359,7 +364,7 @@ TrainSummary train_seq2seq(const TrainRequest& r) {
   fp["train"].erase("epochs");  // a resumed run may be given more epochs or patience
   fp["train"].erase("patience");
   Seq2SeqTask task(*model, config, *vocab.target, train::digest(fp.dump() + vocab.fingerprint()), train_src, train_tgt,
-                   valid_src, valid_tgt, valid_refs, r.progress);
+                   valid_src, valid_tgt, valid_refs);
   train::TrainerOptions o;
   o.epochs = config.train.epochs;
   o.patience = config.train.patience;
@@ -387,6 +392,7 @@ TrainSummary train_seq2seq(const TrainRequest& r) {
   });
   std::error_code ec;
   fs::remove(checkpoint, ec);  // the model directory now holds the result
+  fs::remove_all(vocab_dir, ec);
   summary.seconds = seconds_since(t0);
   return summary;
 }
