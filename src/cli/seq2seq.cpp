@@ -249,7 +249,7 @@ int run_score(const ScoreFlags& f) {
 
 struct GenerateFlags {
   std::string model, input = "-", attention_path;
-  int64_t n_best = 1, attention_layer = -1;
+  int64_t n_best = 1, attention_layer = -1, attention_head = -1;
   bool json = false;
   DecodeFlags decode;
 };
@@ -283,6 +283,7 @@ int run_generate(const GenerateFlags& f, const char* verb) {
   options.n_best = f.n_best;
   options.attention = !f.attention_path.empty();
   options.attention_layer = f.attention_layer;
+  options.attention_head = f.attention_head;
   const std::string ext = std::filesystem::path(f.attention_path).extension().string();
   ATTN_CHECK(f.attention_path.empty() || ext == ".html" || ext == ".htm" || ext == ".svg" || ext == ".json" ||
                  ext == ".jsonl",
@@ -334,6 +335,8 @@ void add_generate_flags(CLI::App* cmd, GenerateFlags& f) {
   cmd->add_option("--attention", f.attention_path,
                   "Write source-target attention: an .html page, .svg images (one per input) or .json lines");
   cmd->add_option("--attention-layer", f.attention_layer, "transformer: decoder layer shown (-1: the last)")
+      ->capture_default_str();
+  cmd->add_option("--attention-head", f.attention_head, "transformer: attention head shown (-1: the mean of all)")
       ->capture_default_str();
   cmd->add_flag("--json", f.json, "One JSON object per input: outputs and scores");
   f.decode.add(cmd);

@@ -140,13 +140,13 @@ Var MultiheadAttention::forward_incremental(const Var& x, KVCache& cache, Tensor
 }
 
 Var MultiheadAttention::forward_cross_cached(const Var& query, const Var& memory, KVCache& cache,
-                                             std::span<const int32_t> key_lengths, Tensor* weights) {
+                                             std::span<const int32_t> key_lengths, Tensor* weights, bool per_head) {
   if (!cache.k.defined()) {
     cache.k = split_heads(project(memory, 1)).value();
     cache.v = split_heads(project(memory, 2)).value();
   }
   return merge_heads(attend(split_heads(project(query, 0)), Var(cache.k), Var(cache.v), {key_lengths, false},
-                            weights, false));
+                            weights, per_head));
 }
 
 }  // namespace attn::nn

@@ -45,11 +45,13 @@ Var TransformerDecoderLayer::forward(const Var& tgt, const Var& memory, const At
 }
 
 Var TransformerDecoderLayer::forward_incremental(const Var& tgt, const Var& memory, DecoderCache& cache,
-                                                 std::span<const int32_t> memory_lengths, Tensor* cross_weights) {
+                                                 std::span<const int32_t> memory_lengths, Tensor* cross_weights,
+                                                 bool per_head) {
   return run(
       tgt, [&](const Var& h) { return self_attn->forward_incremental(h, cache.self_attn); },
       [&](const Var& h) {
-        return multihead_attn->forward_cross_cached(h, memory, cache.cross_attn, memory_lengths, cross_weights);
+        return multihead_attn->forward_cross_cached(h, memory, cache.cross_attn, memory_lengths, cross_weights,
+                                                    per_head);
       });
 }
 

@@ -101,7 +101,8 @@ class RnnAttentionModel : public Seq2SeqModel {
     return autograd::concat(outputs, 1);
   }
 
-  std::unique_ptr<StepDecoder> start_decoding(const std::vector<std::vector<int32_t>>& sources, int64_t) override;
+  std::unique_ptr<StepDecoder> start_decoding(const std::vector<std::vector<int32_t>>& sources, int64_t,
+                                              int64_t) override;
 
   // Encoder over the batch's sources -> memory and the decoder's initial state.
   State encode(const Seq2SeqBatch& b, Memory& memory) {
@@ -201,7 +202,7 @@ class RnnStepDecoder : public StepDecoder {
 };
 
 std::unique_ptr<StepDecoder> RnnAttentionModel::start_decoding(const std::vector<std::vector<int32_t>>& sources,
-                                                               int64_t) {
+                                                               int64_t, int64_t) {
   return std::make_unique<RnnStepDecoder>(*this, sources);
 }
 

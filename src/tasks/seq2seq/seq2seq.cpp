@@ -112,7 +112,8 @@ SearchOptions search_options(const DecodeConfig& d, int64_t n_best, bool attenti
 
 // Decodes non-empty sources in batches of similar length; results in input order.
 std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel& model, const std::vector<Ids>& sources,
-                                            const SearchOptions& options, int64_t batch_size, int64_t attention_layer) {
+                                            const SearchOptions& options, int64_t batch_size,
+                                            int64_t attention_layer = -1, int64_t attention_head = -1) {
   std::vector<int64_t> lengths;
   for (const auto& s : sources) lengths.push_back(int64_t(s.size()));
   std::vector<size_t> order(sources.size());
@@ -124,7 +125,7 @@ std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel& model, const std::vect
     std::vector<Ids> batch;
     std::vector<int64_t> batch_lengths;
     for (size_t k = start; k < end; ++k) batch.push_back(sources[order[k]]), batch_lengths.push_back(lengths[order[k]]);
-    auto decoder = model.start_decoding(batch, attention_layer);
+    auto decoder = model.start_decoding(batch, attention_layer, attention_head);
     if (options.beam_size == 1 && options.n_best == 1) {
       auto best = greedy_search(*decoder, batch_lengths, options);
       for (size_t k = start; k < end; ++k) out[order[k]] = {std::move(best[k - start])};
@@ -212,7 +213,7 @@ class Seq2SeqTask : public train::TrainTask {
     const std::vector<Ids> sources(valid_src_.begin(), valid_src_.begin() + int64_t(n));
     DecodeConfig greedy = config_.decode;
     greedy.beam = 1;
-    const auto results = decode(model_, sources, search_options(greedy, 1, false), 64, -1);
+    const auto results = decode(model_, sources, search_options(greedy, 1, false), 64);
     std::vector<std::string> hypotheses, references(valid_refs_.begin(), valid_refs_.begin() + int64_t(n));
     for (const auto& r : results) hypotheses.push_back(target_.decode(r.at(0).tokens));
     for (auto& m : score_texts(hypotheses, references)) out.push_back(m);
@@ -447,7 +448,7 @@ std::vector<Generation> Seq2Seq::generate(const std::vector<std::string>& source
     where.push_back(i);
   }
   const auto results = decode(*impl_->model, ids, search_options(o.decode, o.n_best, o.attention), o.batch_size,
-                              o.attention_layer);
+                              o.attention_layer, o.attention_head);
   for (size_t k = 0; k < results.size(); ++k) {
     Generation& g = out[where[k]];
     for (const auto& h : results[k]) {

@@ -99,16 +99,17 @@ class TransformerModel : public Seq2SeqModel {
   }
 
   std::unique_ptr<StepDecoder> start_decoding(const std::vector<std::vector<int32_t>>& sources,
-                                              int64_t attention_layer) override;
+                                              int64_t attention_layer, int64_t attention_head) override;
+  int64_t heads() const { return config_.heads; }
 
   // One incremental decoder step: previous tokens [R] at position `offset` -> log-probabilities [R, V].
   Tensor step(std::span<const int32_t> previous, int64_t offset, const Var& memory,
               std::span<const int32_t> memory_lengths, std::vector<nn::DecoderCache>& caches, int64_t attention_layer,
-              Tensor* attention) {
+              bool per_head, Tensor* attention) {
     Var x = embed(*target_embed_, target_positions_.get(), previous, int64_t(previous.size()), 1, offset);
     for (size_t l = 0; l < decoder_.size(); ++l)
       x = decoder_[l]->forward_incremental(x, memory, caches[l], memory_lengths,
-                                           int64_t(l) == attention_layer ? attention : nullptr);
+                                           int64_t(l) == attention_layer ? attention : nullptr, per_head);
     if (decoder_norm_) x = decoder_norm_->forward(x);
     x = autograd::reshape(x, {int64_t(previous.size()), config_.embed_dim});
     return log_probabilities(autograd::linear(x, output_weight(), output_bias()).value());
@@ -132,12 +133,14 @@ class TransformerModel : public Seq2SeqModel {
 class TransformerStepDecoder : public StepDecoder {
  public:
   TransformerStepDecoder(TransformerModel& model, const std::vector<std::vector<int32_t>>& sources,
-                         int64_t attention_layer)
-      : model_(model), caches_(size_t(model.decoder_layers())) {
+                         int64_t attention_layer, int64_t attention_head)
+      : model_(model), caches_(size_t(model.decoder_layers())), attention_head_(attention_head) {
     autograd::NoGradGuard no_grad;
     model_.eval();
     ATTN_CHECK(attention_layer >= -1 && attention_layer < model.decoder_layers(),
                "transformer: attention layer {} of {} decoder layers", attention_layer, model.decoder_layers());
+    ATTN_CHECK(attention_head >= -1 && attention_head < model.heads(), "transformer: attention head {} of {} heads",
+               attention_head, model.heads());
     attention_layer_ = attention_layer < 0 ? model.decoder_layers() - 1 : attention_layer;
     const Seq2SeqBatch b = source_batch(sources);
     memory_ = model_.encode(b);
@@ -148,8 +151,12 @@ class TransformerStepDecoder : public StepDecoder {
     autograd::NoGradGuard no_grad;
     ATTN_CHECK(int64_t(previous.size()) == memory_.size(0), "transformer decoder: {} tokens for {} rows",
                previous.size(), memory_.size(0));
-    Tensor out = model_.step(previous, offset_, memory_, lengths_, caches_, attention_layer_, attention);
-    if (attention) *attention = attention->reshape({attention->size(0), attention->size(-1)});
+    Tensor out = model_.step(previous, offset_, memory_, lengths_, caches_, attention_layer_, attention_head_ >= 0,
+                             attention);
+    if (attention) {  // [R, 1, S], or [R, heads, 1, S] for one head -> [R, S]
+      if (attention_head_ >= 0) *attention = attention->select(1, attention_head_).contiguous();
+      *attention = attention->reshape({attention->size(0), attention->size(-1)});
+    }
     ++offset_;
     return out;
   }
@@ -167,14 +174,14 @@ class TransformerStepDecoder : public StepDecoder {
  private:
   TransformerModel& model_;
   std::vector<nn::DecoderCache> caches_;
-  int64_t attention_layer_ = 0, offset_ = 0;
+  int64_t attention_layer_ = 0, attention_head_ = -1, offset_ = 0;
   Var memory_;
   std::vector<int32_t> lengths_;
 };
 
 std::unique_ptr<StepDecoder> TransformerModel::start_decoding(const std::vector<std::vector<int32_t>>& sources,
-                                                              int64_t attention_layer) {
-  return std::make_unique<TransformerStepDecoder>(*this, sources, attention_layer);
+                                                              int64_t attention_layer, int64_t attention_head) {
+  return std::make_unique<TransformerStepDecoder>(*this, sources, attention_layer, attention_head);
 }
 
 }  // namespace

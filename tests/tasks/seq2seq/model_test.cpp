@@ -120,6 +120,27 @@ INSTANTIATE_TEST_SUITE_P(Kinds, ModelConsistency,
                            return n;
                          });
 
+// One head's cross-attention, or their mean: the heads of a layer average to what the layer reports.
+TEST(Seq2SeqModel, TransformerAttentionPerHead) {
+  Rng rng(5);
+  auto model = build_model(small_config("transformer"), 15, 15, rng);  // 2 heads
+  const std::vector<std::vector<int32_t>> sources = {random_ids(6, 15), random_ids(3, 15)};
+  std::vector<Tensor> got;
+  for (int64_t head : {-1, 0, 1}) {
+    auto decoder = model->start_decoding(sources, 0, head);
+    Tensor a;
+    decoder->step(std::vector<int32_t>{2, 2}, &a);
+    decoder->step(std::vector<int32_t>{5, 9}, &a);
+    ASSERT_EQ(a.shape(), (Shape{2, 6}));
+    got.push_back(a);
+  }
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t k = 0; k < 6; ++k)
+      EXPECT_NEAR(got[0].at({r, k}), 0.5f * (got[1].at({r, k}) + got[2].at({r, k})), 1e-6);
+  testing::expect_error([&] { model->start_decoding(sources, 0, 2); }, {"attention head 2 of 2"});
+  testing::expect_error([&] { model->start_decoding(sources, 5, -1); }, {"attention layer 5"});
+}
+
 // A tiny model learns to reverse short sequences: the loss falls far below its starting value.
 TEST(Seq2SeqModel, LearnsToReverse) {
   const int threads = num_threads();

@@ -37,9 +37,10 @@ class MultiheadAttention : public Module {
   // Incremental self-attention for decoding (no gradient): x [B, Lnew, E] are the next positions; their keys
   // and values are appended to `cache`, and each new position attends to everything before it and itself.
   Var forward_incremental(const Var& x, KVCache& cache, Tensor* weights = nullptr);
-  // Incremental cross-attention: the memory's keys and values are projected once into `cache`.
+  // Incremental cross-attention: the memory's keys and values are projected once into `cache`. weights as for
+  // forward.
   Var forward_cross_cached(const Var& query, const Var& memory, KVCache& cache, std::span<const int32_t> key_lengths,
-                           Tensor* weights = nullptr);
+                           Tensor* weights = nullptr, bool per_head = false);
 
   int64_t embed_dim() const { return embed_dim_; }
   int64_t num_heads() const { return num_heads_; }

@@ -20,9 +20,11 @@ class TransformerDecoderLayer : public Module {
   // memory_lengths masks the source padding. cross_weights receives the cross-attention weights [B, Lt, Ls].
   Var forward(const Var& tgt, const Var& memory, const AttentionMasking& tgt_masking,
               std::span<const int32_t> memory_lengths = {}, Tensor* cross_weights = nullptr);
-  // The next positions tgt [B, Lnew, E] given everything cached so far (inference: no gradient).
+  // The next positions tgt [B, Lnew, E] given everything cached so far (inference: no gradient). cross_weights
+  // as for forward, or [B, heads, Lnew, Ls] with per_head.
   Var forward_incremental(const Var& tgt, const Var& memory, DecoderCache& cache,
-                          std::span<const int32_t> memory_lengths = {}, Tensor* cross_weights = nullptr);
+                          std::span<const int32_t> memory_lengths = {}, Tensor* cross_weights = nullptr,
+                          bool per_head = false);
 
   std::shared_ptr<MultiheadAttention> self_attn, multihead_attn;
   std::shared_ptr<Linear> linear1, linear2;

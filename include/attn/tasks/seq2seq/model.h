@@ -33,10 +33,10 @@ class Seq2SeqModel : public nn::Module {
   // The decoder's outputs under teacher forcing, [batch, target_time, width], before the output layer.
   virtual nn::Var decoder_states(const Seq2SeqBatch& batch) = 0;
   // Runs the encoder over the sources (ids without specials, each non-empty) in evaluation mode without
-  // gradients and returns a decoder with one row per source. attention_layer: which cross-attention the
-  // decoder reports (Transformer; -1 = the last).
+  // gradients and returns a decoder with one row per source. The attention it reports (Transformer): the
+  // cross-attention of decoder layer attention_layer (-1: the last), head attention_head (-1: their mean).
   virtual std::unique_ptr<StepDecoder> start_decoding(const std::vector<std::vector<int32_t>>& sources,
-                                                      int64_t attention_layer = -1) = 0;
+                                                      int64_t attention_layer = -1, int64_t attention_head = -1) = 0;
   // Output layer: logits = states weight^T + bias, weight [target_vocab, width].
   virtual nn::Var output_weight() const = 0;
   virtual nn::Var output_bias() const = 0;

@@ -53,6 +53,7 @@ struct GenerateOptions {
   int64_t n_best = 1;
   bool attention = false;        // keep the best hypothesis' source-target attention
   int64_t attention_layer = -1;  // transformer: the decoder layer whose cross-attention is shown (-1: last)
+  int64_t attention_head = -1;   // transformer: the head shown (-1: the mean over heads)
   int64_t batch_size = 32;       // sentences decoded together
 };
 
