@@ -464,19 +464,8 @@ case_ctrl_c_checkpoint_then_resume() {
   expect_rc 0
   cp out.txt reference.json
 
-  "$ATTN" classify train train.txt -o m "${args[@]}" --json >out.txt 2>err.txt &
-  local pid=$!
-  local i
   # The handler is installed for the epochs; the first epoch's summary line shows it is.
-  for ((i = 0; i < 3000; i++)); do
-    grep -q '^epoch 1/40:' err.txt && break
-    sleep 0.01
-  done
-  kill -INT $pid 2>/dev/null || fail "training ended before it could be interrupted"
-  set +e
-  wait $pid
-  rc=$?
-  set -e
+  interrupt_when '^epoch 1/40:' classify train train.txt -o m "${args[@]}" --json
   expect_rc 130
   has err.txt "interrupted: checkpoint written to m.checkpoint (continue with --resume)"
   [[ -f m.checkpoint ]] || fail "no checkpoint"

@@ -56,6 +56,25 @@ expect_usage_error() {
   for part in "$@"; do has err.txt "$part"; done
 }
 
+# interrupt_when PATTERN ARGS...: runs attn ARGS in the background (stdout to out.txt, stderr to err.txt), presses
+# Ctrl-C once a line of err.txt matches PATTERN, and leaves the exit code in $rc.
+interrupt_when() {
+  local pattern=$1 pid i
+  shift
+  last_args="$*"
+  "$ATTN" "$@" >out.txt 2>err.txt &
+  pid=$!
+  for ((i = 0; i < 3000; i++)); do
+    grep -q "$pattern" err.txt && break
+    sleep 0.01
+  done
+  kill -INT $pid 2>/dev/null || fail "training ended before it could be interrupted"
+  set +e
+  wait $pid
+  rc=$?
+  set -e
+}
+
 json_number() {  # json_number KEY FILE: the first "KEY": number in FILE
   grep -o "\"$1\":[-0-9.eE+]*" "$2" | head -1 | cut -d: -f2
 }

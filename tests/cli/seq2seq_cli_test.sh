@@ -186,17 +186,7 @@ case_ctrl_c_checkpoint_then_resume() {
   run_attn seq2seq train --train train.tsv -o reference "${args[@]}" -q --json
   expect_rc 0
   cp out.txt reference.json
-  "$ATTN" seq2seq train --train train.tsv -o m "${args[@]}" --json >out.txt 2>err.txt &
-  local pid=$! i
-  for ((i = 0; i < 3000; i++)); do  # the handler is on once the first epoch has ended
-    grep -q "^epoch 1/8:" err.txt && break
-    sleep 0.01
-  done
-  kill -INT $pid 2>/dev/null || fail "training ended before it could be interrupted"
-  set +e
-  wait $pid
-  rc=$?
-  set -e
+  interrupt_when '^epoch 1/8:' seq2seq train --train train.tsv -o m "${args[@]}" --json  # after epoch 1
   expect_rc 130
   [[ -f m.checkpoint && -f m.checkpoint.vocab/subword.model && ! -e m ]] || fail "checkpoint files: $(ls)"
   run_attn seq2seq train --train train.tsv -o m "${args[@]}" -q --json --resume
