@@ -173,6 +173,9 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add(cmd, "--embed-dropout", "Dropout on the embeddings", d.model.embed_dropout,
         [](C& x, float v) { x.model.embed_dropout = v; })
       ->check(kDropout);
+  c.add(cmd, "--word-dropout", "Share of tokens replaced by <unk> in training", d.model.word_dropout,
+        [](C& x, float v) { x.model.word_dropout = v; })
+      ->check(kDropout);
   c.add(cmd, "--ngrams", "tfidf: longest word n-gram", d.model.tfidf.ngram_max,
         [](C& x, int v) { x.model.tfidf.ngram_max = v; })
       ->check(kAtLeast1);

@@ -209,6 +209,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
         stop_for_interrupt(true);
         break;
       }
+      const auto step_t0 = Clock::now();
       optimizer.zero_grad();
       const StepStats s = task.train_step(batches[size_t(st.next_batch)]);
       ATTN_CHECK(std::isfinite(s.loss_sum),
@@ -222,6 +223,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
       ++st.steps;
       optimizer.set_lr(schedule.lr_at(st.steps));
       optimizer.step();
+      result.step_seconds += seconds_since(step_t0);
       loss_sum += s.loss_sum;
       seen += s.examples;
       if (s.correct >= 0) {

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "attn/autograd/ops/loss.h"
 #include "attn/io/safetensors.h"
@@ -127,6 +129,40 @@ TEST(Trainer, LearnsAndCountsSteps) {
   EXPECT_FALSE(r.interrupted);
   EXPECT_GE(task.accuracy(), 0.9) << "accuracy before training " << before;
   EXPECT_EQ(r.history.size(), 8u);
+}
+
+// An optimizer whose update takes a known time, to see it counted as step time.
+class SlowSgd : public optim::Optimizer {
+ public:
+  explicit SlowSgd(optim::ParamList params) : Optimizer("slow-sgd", std::move(params), 0.05f, {}) {}
+  static constexpr double kUpdateSeconds = 0.001;
+
+ private:
+  void update(Tensor& param, const Tensor& grad, std::vector<Tensor>&, int64_t) override {
+    std::this_thread::sleep_for(std::chrono::duration<double>(kUpdateSeconds));
+    for (int64_t i = 0; i < param.numel(); ++i) param.data()[i] -= lr() * grad.data()[i];
+  }
+};
+
+// Validation that takes a known time, which throughput must not count.
+class SlowValidationTask : public ToyTask {
+ public:
+  using ToyTask::ToyTask;
+  static constexpr double kValidationSeconds = 0.03;
+  Validation validate() override {
+    std::this_thread::sleep_for(std::chrono::duration<double>(kValidationSeconds));
+    return ToyTask::validate();
+  }
+};
+
+TEST(Trainer, StepTimeCountsUpdatesButNotValidation) {
+  SlowValidationTask task(1);
+  SlowSgd sgd(task.model().named_parameters());
+  const int64_t epochs = 2;
+  TrainResult r = train(task, sgd, quiet_options(epochs));
+  const double updates = double(r.steps) * double(task.model().named_parameters().size());
+  EXPECT_GE(r.step_seconds, updates * SlowSgd::kUpdateSeconds);
+  EXPECT_LE(r.step_seconds, r.seconds - double(epochs) * SlowValidationTask::kValidationSeconds);
 }
 
 TEST(Trainer, KeepsTheBestEpochAndStopsEarly) {

@@ -68,6 +68,7 @@ struct TrainResult {
   bool interrupted = false;  // Ctrl-C: a checkpoint was written (when there is a path) and the run stopped
   bool early_stopped = false;
   double seconds = 0;
+  double step_seconds = 0;   // in training steps (forward, backward, clipping, update): throughput's time
   std::vector<Validation> history;  // one per epoch of this run
 };
 

@@ -121,7 +121,6 @@ class NeuralTask : public train::TrainTask {
   }
 
   train::StepStats train_step(const std::vector<size_t>& batch) override {
-    const auto t0 = Clock::now();
     PaddedBatch b = pad(train_ids_, batch);
     std::vector<int32_t> targets;
     for (size_t i : batch) targets.push_back(train_labels_[i]);
@@ -138,7 +137,6 @@ class NeuralTask : public train::TrainTask {
       s.correct += argmax(l.data() + r * net_.num_classes(), net_.num_classes()) == targets[size_t(r)];
     tokens_ += s.units;
     examples_ += s.examples;
-    step_seconds_ += seconds_since(t0);
     return s;
   }
 
@@ -149,7 +147,6 @@ class NeuralTask : public train::TrainTask {
   }
 
   int64_t tokens_ = 0, examples_ = 0;
-  double step_seconds_ = 0;
   metrics::ClassificationReport last_report_;
 
  private:
@@ -339,8 +336,8 @@ TrainSummary train_classifier(const TrainRequest& r) {
   NeuralTask task(net, config.train, fingerprint(config, encoder.vocabulary()), train_ids, p.train_labels, valid_ids,
                   p.valid_labels);
   summary.result = train::train(task, *optimizer, trainer_options(config.train, r.output_dir, r.resume, r.progress));
-  summary.tokens_per_second = double(task.tokens_) / std::max(task.step_seconds_, 1e-9);
-  summary.examples_per_second = double(task.examples_) / std::max(task.step_seconds_, 1e-9);
+  summary.tokens_per_second = double(task.tokens_) / std::max(summary.result.step_seconds, 1e-9);
+  summary.examples_per_second = double(task.examples_) / std::max(summary.result.step_seconds, 1e-9);
   if (summary.result.interrupted) {
     summary.interrupted = true;
     summary.seconds = seconds_since(t0);

@@ -66,6 +66,7 @@ void read_model(ModelConfig& m, const json& j, const std::string& where) {
   f.get("attention_dim", m.attention_dim);
   f.get("dropout", m.dropout);
   f.get("embed_dropout", m.embed_dropout);
+  f.get("word_dropout", m.word_dropout);
   if (j.contains("tfidf")) m.tfidf = text::tfidf_options_from_json(j.at("tfidf"));
   f.object("tfidf");
   if (j.contains("logistic")) read_logistic(m.logistic, j.at("logistic"), f.where("logistic"));
@@ -129,6 +130,7 @@ json to_json(const ClassifyConfig& c) {
             {"attention_dim", m.attention_dim},
             {"dropout", m.dropout},
             {"embed_dropout", m.embed_dropout},
+            {"word_dropout", m.word_dropout},
             {"tfidf", text::to_json(m.tfidf)},
             {"logistic", logistic_json(m.logistic)}}},
           {"train",
@@ -201,7 +203,7 @@ void validate(const ClassifyConfig& c, const std::string& where) {
   if (m.kind == ModelKind::kTransformer)
     ATTN_CHECK(m.embed_dim % m.heads == 0, "{}: model.embed_dim {} must be a multiple of model.heads {}",
                where, m.embed_dim, m.heads);
-  for (float d : {m.dropout, m.embed_dropout})
+  for (float d : {m.dropout, m.embed_dropout, m.word_dropout})
     ATTN_CHECK(d >= 0 && d < 1, "{}: dropout must lie in [0, 1), got {}", where, d);
   positive("train.epochs", t.epochs);
   positive("train.batch_size", t.batch_size);

@@ -4,11 +4,19 @@
 
 #include "attn/autograd/ops/arithmetic.h"
 #include "attn/core/error.h"
+#include "attn/text/vocabulary.h"
 
 namespace attn::tasks::classify {
 
+std::vector<int32_t> drop_words(std::span<const int32_t> ids, float p, Rng& rng) {
+  std::vector<int32_t> out(ids.begin(), ids.end());
+  for (int32_t& id : out)
+    if (id != text::Vocabulary::kPad && rng.uniform() < p) id = text::Vocabulary::kUnk;
+  return out;
+}
+
 TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, int64_t num_classes, Rng& rng)
-    : config_(config), num_classes_(num_classes) {
+    : config_(config), num_classes_(num_classes), word_rng_(rng.fork(4)) {
   ATTN_CHECK(config.kind != ModelKind::kTfidf, "TextClassifier: tfidf is not a neural model");
   ATTN_CHECK(vocab_size >= 2 && num_classes >= 2, "TextClassifier: needs a vocabulary (got {}) and >= 2 classes (got {})",
              vocab_size, num_classes);
@@ -47,12 +55,18 @@ TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, in
   embed_dropout_ = register_module("embed_dropout", std::make_shared<nn::Dropout>(config.embed_dropout, noise));
   Rng noise2 = rng.fork(3);
   dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(config.dropout, noise2));
+  register_rng("word_dropout", word_rng_);
 }
 
 nn::Var TextClassifier::forward(std::span<const int32_t> ids, std::span<const int32_t> lengths, int64_t batch,
                                 int64_t time, Tensor* weights) {
   ATTN_CHECK(int64_t(ids.size()) == batch * time && int64_t(lengths.size()) == batch,
              "TextClassifier: {} ids and {} lengths for a batch of {} x {}", ids.size(), lengths.size(), batch, time);
+  std::vector<int32_t> dropped;
+  if (training() && config_.word_dropout > 0) {
+    dropped = drop_words(ids, config_.word_dropout, word_rng_);
+    ids = dropped;
+  }
   nn::Var x = embed_->forward(ids, {batch, time});
   if (config_.kind == ModelKind::kTransformer) {
     x = positions_->forward(autograd::scale(x, std::sqrt(float(config_.embed_dim))));

@@ -171,7 +171,6 @@ class Seq2SeqTask : public train::TrainTask {
   }
 
   train::StepStats train_step(const std::vector<size_t>& indices) override {
-    const auto t0 = Clock::now();
     const Seq2SeqBatch b = batch_of(train_src_, train_tgt_, indices);
     nn::Var loss = model_.loss(b, config_.train.label_smoothing);
     train::StepStats s;
@@ -180,7 +179,6 @@ class Seq2SeqTask : public train::TrainTask {
     s.loss_sum = double(loss.value().data()[0]) * double(b.batch);
     loss.backward();
     target_tokens_ += s.units;
-    step_seconds_ += seconds_since(t0);
     return s;
   }
 
@@ -221,7 +219,6 @@ class Seq2SeqTask : public train::TrainTask {
   }
 
   int64_t target_tokens_ = 0;
-  double step_seconds_ = 0;
 
  private:
   static Seq2SeqBatch batch_of(const std::vector<Ids>& src, const std::vector<Ids>& tgt,
@@ -378,7 +375,7 @@ TrainSummary train_seq2seq(const TrainRequest& r) {
   o.unit = "tok";
   o.progress = r.progress;
   summary.result = train::train(task, *optimizer, o);
-  summary.target_tokens_per_second = double(task.target_tokens_) / std::max(task.step_seconds_, 1e-9);
+  summary.target_tokens_per_second = double(task.target_tokens_) / std::max(summary.result.step_seconds, 1e-9);
   if (summary.result.interrupted) {
     summary.interrupted = true;
     summary.seconds = seconds_since(t0);

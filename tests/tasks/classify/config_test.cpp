@@ -20,6 +20,7 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   c.model.embed_dim = 96;
   c.model.heads = 3;
   c.model.tfidf.ngram_max = 3;
+  c.model.word_dropout = 0.2f;
   c.preprocess.tokenizer = text::TokenizerKind::SentencePiece;
   c.preprocess.stop_words = "zh";
   c.preprocess.clean.replace_numbers = true;
@@ -33,6 +34,7 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   EXPECT_EQ(back.model.kind, ModelKind::kTransformer);
   EXPECT_EQ(back.preprocess.tokenizer, text::TokenizerKind::SentencePiece);
   EXPECT_EQ(back.labels, c.labels);
+  EXPECT_EQ(back.model.word_dropout, 0.2f);
 }
 
 TEST(ClassifyConfig, PartialFilesOverlayDefaults) {
@@ -56,6 +58,8 @@ TEST(ClassifyConfig, RejectsWhatItCannotUse) {
   expect_error([&] { config_from_json(json::parse(R"({"train": {"lr": -1}})"), "cfg"); }, {"train.lr"});
   expect_error([&] { config_from_json(json::parse(R"({"model": {"kind": "transformer", "embed_dim": 10, "heads": 4}})"), "cfg"); },
                {"multiple of model.heads"});
+  expect_error([&] { config_from_json(json::parse(R"({"model": {"word_dropout": 1}})"), "cfg"); },
+               {"cfg", "dropout must lie in [0, 1)"});
   expect_error([&] { config_from_json(json::parse(R"({"version": 9})"), "cfg"); }, {"version 9"});
   expect_error([&] { config_from_json(json::parse(R"([1, 2])"), "cfg"); }, {"expected a JSON object"});
 }

@@ -38,6 +38,7 @@ struct ModelConfig {
   int64_t attention_dim = 0;    // attention pooling's hidden size; 0: the pooled width
   float dropout = 0.3f;
   float embed_dropout = 0.1f;   // dropout on the embeddings
+  float word_dropout = 0.0f;    // share of tokens replaced by <unk> in training (whole words, not features)
   text::TfidfOptions tfidf;     // --model tfidf
   LogisticOptions logistic;     // --model tfidf
 };

@@ -20,6 +20,10 @@
 
 namespace attn::tasks::classify {
 
+// Word dropout: ids with each one except padding (0) replaced by <unk> with probability p, so that the model
+// learns not to lean on any single word.
+std::vector<int32_t> drop_words(std::span<const int32_t> ids, float p, Rng& rng);
+
 // Parameter names: embed.weight, encoder.* (PyTorch's LSTM/GRU names) or layers.<i>.* (TransformerEncoderLayer) and norm.*,
 // pool.context, pool.proj.{weight,bias}, out.{weight,bias}.
 class TextClassifier : public nn::Module {
@@ -44,6 +48,7 @@ class TextClassifier : public nn::Module {
   std::shared_ptr<nn::LayerNorm> final_norm_;  // pre-LN layers leave the residual stream unnormalised
   std::shared_ptr<nn::AttentionPooling> pool_;
   std::shared_ptr<nn::Linear> out_;
+  Rng word_rng_;
 };
 
 }  // namespace attn::tasks::classify
