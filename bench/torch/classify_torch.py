@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The PyTorch side of `bench/run classify` (Debian python3-torch 1.13, CPU; run with /usr/bin/python3): training
 throughput of the two text classifiers of the reference anchors (/work/shared/bench/pytorch/torch_models.py and
-bench_torch_train.py, copied here with the same definitions):
+bench_torch_train.py; the models are layers_torch.py's copies):
   train:bilstm-attn    Embedding(30000,128) -> BiLSTM(128 per direction) -> additive attention pooling
                        (v^T tanh(W h + b), W 256x256) -> Linear(256, 4)
   train:transformer    Embedding(30000,128) * sqrt(128) + sinusoidal positions -> 2 x TransformerEncoderLayer(d 128,
@@ -11,7 +11,6 @@ samples of 4 optimizer steps each, after 3 warm-up steps.
 Usage: OPENBLAS_NUM_THREADS=N /usr/bin/python3 classify_torch.py --threads N SPEC...
 Prints `SPEC<TAB>value<TAB>unit` per figure; waits for a quiet machine before each.
 """
-import math
 import os
 import statistics
 import sys
@@ -22,47 +21,9 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from harness import log, wait_quiet  # noqa: E402
+from layers_torch import BiLSTMAttn, TransformerCls  # noqa: E402  (beside this script)
 
 B, T, VOCAB, CLASSES = 64, 64, 30000, 4
-
-
-class BiLSTMAttn(nn.Module):
-    def __init__(self, vocab=VOCAB, emb=128, hid=128, ncls=CLASSES):
-        super().__init__()
-        self.emb = nn.Embedding(vocab, emb)
-        self.lstm = nn.LSTM(emb, hid, batch_first=True, bidirectional=True)
-        self.W = nn.Linear(2 * hid, 2 * hid)
-        self.v = nn.Linear(2 * hid, 1, bias=False)
-        self.fc = nn.Linear(2 * hid, ncls)
-
-    def forward(self, x):
-        h, _ = self.lstm(self.emb(x))                                         # [B,T,2H]
-        a = torch.softmax(self.v(torch.tanh(self.W(h))).squeeze(-1), dim=1)  # [B,T]
-        return self.fc(torch.bmm(a.unsqueeze(1), h).squeeze(1))
-
-
-def sinusoid(maxlen, d):
-    pos = torch.arange(maxlen, dtype=torch.float32).unsqueeze(1)
-    div = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
-    pe = torch.zeros(maxlen, d)
-    pe[:, 0::2] = torch.sin(pos * div)
-    pe[:, 1::2] = torch.cos(pos * div)
-    return pe
-
-
-class TransformerCls(nn.Module):
-    def __init__(self, vocab=VOCAB, d=128, nhead=4, ff=512, layers=2, ncls=CLASSES, maxlen=512):
-        super().__init__()
-        self.d = d
-        self.emb = nn.Embedding(vocab, d)
-        self.register_buffer("pe", sinusoid(maxlen, d))
-        layer = nn.TransformerEncoderLayer(d, nhead, ff, dropout=0.1, batch_first=True)
-        self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.fc = nn.Linear(d, ncls)
-
-    def forward(self, x):
-        h = self.emb(x) * math.sqrt(self.d) + self.pe[: x.shape[1]]
-        return self.fc(self.enc(h).mean(dim=1))
 
 
 MODELS = {"bilstm-attn": BiLSTMAttn, "transformer": TransformerCls}

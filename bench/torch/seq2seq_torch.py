@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from harness import log, median_seconds, wait_quiet  # noqa: E402
+from layers_torch import sinusoid  # noqa: E402  (beside this script)
 
 VOCAB = 8000
 SOS = 0
@@ -111,11 +112,7 @@ class TransformerSeq2Seq(nn.Module):
         super().__init__()
         self.d = d
         self.src_emb, self.tgt_emb = nn.Embedding(VOCAB, d), nn.Embedding(VOCAB, d)
-        pos = torch.arange(maxlen).unsqueeze(1)
-        div = torch.exp(torch.arange(0, d, 2) * (-math.log(10000.0) / d))
-        pe = torch.zeros(maxlen, d)
-        pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * div), torch.cos(pos * div)
-        self.register_buffer("pe", pe)
+        self.register_buffer("pe", sinusoid(maxlen, d))
         enc = nn.TransformerEncoderLayer(d, heads, ff, dropout=0.1, batch_first=True, norm_first=True)
         dec = nn.TransformerDecoderLayer(d, heads, ff, dropout=0.1, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(enc, layers, norm=nn.LayerNorm(d), enable_nested_tensor=False)
