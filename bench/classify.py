@@ -336,7 +336,7 @@ def measure_data_set(figs, ds, work, quick):
 
 
 def main():
-    quick = "--quick" in sys.argv[1:]
+    quick, _ = harness.options()
     start = time.monotonic()
     data = shared_data_dir()
     os.makedirs(CACHE, exist_ok=True)

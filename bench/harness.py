@@ -24,6 +24,21 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def options(valued=()):
+    """The suite's command line -> (quick, {option: value}) for `--quick` and the options named in `valued`
+    (each taking one value); anything else exits with a usage line."""
+    args, quick, values = sys.argv[1:], False, {}
+    while args:
+        a = args.pop(0)
+        if a == "--quick":
+            quick = True
+        elif a in valued and args:
+            values[a] = args.pop(0)
+        else:
+            sys.exit("usage: %s [--quick]%s" % (os.path.basename(sys.argv[0]), "".join(" [%s VALUE]" % v for v in valued)))
+    return quick, values
+
+
 def _cpu_times():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]

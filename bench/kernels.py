@@ -4,7 +4,6 @@ matmul+softmax+matmul, side by side in one run, with the machine's limits (STREA
 them. Rows on stdout (see bench/harness.py), progress and the target summary on stderr.
 """
 import os
-import sys
 import time
 
 import harness
@@ -43,7 +42,7 @@ def groups(threads, quick):
 
 
 def main():
-    quick = "--quick" in sys.argv[1:]
+    quick, _ = harness.options()
     if quick:  # shorter timing samples, here and in the processes this starts
         os.environ.setdefault("ATTN_BENCH_SAMPLE_S", "0.1")
     start = time.monotonic()

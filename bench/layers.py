@@ -7,7 +7,6 @@ out the slowest encoder shape, the layers at 1 thread and the training steps. Ro
 bench/harness.py), progress and the target summary on stderr.
 """
 import os
-import sys
 import time
 
 import harness
@@ -69,7 +68,7 @@ def groups(quick):
 
 
 def main():
-    quick = "--quick" in sys.argv[1:]
+    quick, _ = harness.options()
     if quick:  # shorter timing samples, here and in the processes this starts
         os.environ.setdefault("ATTN_BENCH_SAMPLE_S", "0.1")
     start = time.monotonic()

@@ -11,7 +11,10 @@ Speed (side by side in one run, 2 threads): rnn-attn training target tokens/s (G
   vocabularies of 8000, B 64, S = T = 20) against PyTorch's reference model, and beam-5 decoding sentences/s
   (batch 32, sources of 20, outputs forced to 20 tokens) of the default transformer against a PyTorch
   implementation of the same model (bench/torch/seq2seq_torch.py).
---quick: the speed rows and a 2-epoch Multi30k transformer on 5,000 pairs (no target). Rows on stdout (see
+Each model trains within a 60-minute budget (`--max-minutes`; the transformer's leaves room for loading the data
+and training the subword model, as its target counts them).
+--quick: the speed rows and a 2-epoch Multi30k transformer on 5,000 pairs (no target).
+--only PART[,PART]: run only these of speed, transformer, rnn, aeslc. Rows on stdout (see
 bench/harness.py), progress and the target summary on stderr. Derived data is cached in build/bench-data/.
 """
 import json
@@ -32,11 +35,12 @@ TORCH_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch",
 THREADS = 2
 
 # Training flags per model (the defaults of `attn seq2seq train` where not given).
-TRANSFORMER = ["--model", "transformer", "--epochs", "30", "--patience", "6"]
+TRANSFORMER = ["--model", "transformer", "--epochs", "30", "--patience", "6", "--max-minutes", "58"]
 RNN = ["--model", "rnn-attn", "--layers", "1", "--embed-dim", "256", "--hidden", "512", "--lr", "1e-3",
-       "--schedule", "constant", "--warmup", "200", "--dropout", "0.3", "--epochs", "20", "--patience", "4"]
+       "--schedule", "constant", "--warmup", "200", "--dropout", "0.3", "--epochs", "20", "--patience", "4",
+       "--max-minutes", "60"]
 SUMMARIZE = ["--model", "transformer", "--task", "summarize", "--epochs", "20", "--patience", "4",
-             "--max-source-length", "256"]
+             "--max-source-length", "256", "--max-minutes", "60"]
 
 
 def shared_data_dir():
@@ -150,17 +154,24 @@ def speed(figs):
 
 
 def main():
-    quick = "--quick" in sys.argv[1:]
+    quick, values = harness.options(valued=("--only",))
+    parts = {"speed", "transformer", "rnn", "aeslc"}
+    if "--only" in values:
+        chosen = set(values["--only"].split(","))
+        if not chosen <= parts:
+            sys.exit("seq2seq: --only takes a comma-separated list of %s" % ", ".join(sorted(parts)))
+        parts = chosen
     if quick:
         os.environ.setdefault("ATTN_BENCH_SAMPLE_S", "0.1")
     start = time.monotonic()
     data = shared_data_dir()
     figs, checks = harness.Figures(), []
     harness.measure_limits(figs, THREADS, THREADS)
-    specs = speed(figs)
+    specs = speed(figs) if "speed" in parts else []
     with tempfile.TemporaryDirectory(dir=os.path.join(harness.ROOT, "build")) as work:
         train, test = multi30k(data, quick)
-        runs = [("multi30k_transformer", TRANSFORMER, 36.0, 3600)] + ([] if quick else [("multi30k_rnn_attn", RNN, 30.0, None)])
+        runs = [("multi30k_transformer", TRANSFORMER, 36.0, 3600, "transformer"), ("multi30k_rnn_attn", RNN, 30.0, None, "rnn")]
+        runs = [r[:4] for r in runs if r[4] in parts and not (quick and r[4] == "rnn")]
         for name, flags, target, limit_s in runs:
             if quick:
                 flags = flags + ["--epochs", "2"]
@@ -173,7 +184,7 @@ def main():
             checks.append((name, ok, "BLEU %s (>= %.0f)%s%s" % (harness.fmt(bleu), target,
                                                                  ", trained in %s s (<= %d s)" % (harness.fmt(seconds), limit_s) if limit_s else "",
                                                                  " [--quick: 2 epochs on 5k pairs]" if quick else "")))
-        if not quick:
+        if not quick and "aeslc" in parts:
             paths, lead, refs = aeslc(data)
             metrics, seconds = train_and_test("aeslc_transformer", ["--train", paths["train"], "--valid", paths["dev"]] +
                                               SUMMARIZE, ["--tsv", paths["test"], "--beam", "4"], work, 4 * 3600)

@@ -230,6 +230,9 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add(cmd, "--patience", "Early stop after this many epochs without improvement (0: off)", d.train.patience,
         [](C& x, int64_t v) { x.train.patience = v; })
       ->check(kAtLeast0);
+  c.add(cmd, "--max-minutes", "Time budget: stop mid-epoch, validate and keep the best (0: none)", d.train.max_minutes,
+        [](C& x, double v) { x.train.max_minutes = v; })
+      ->check(kAtLeast0);
   c.add(cmd, "--valid-fraction", "Held-out share when no --valid file is given", d.train.valid_fraction,
         [](C& x, double v) { x.train.valid_fraction = v; })
       ->check(number("(0,1)", "in (0, 1)", [](double v) { return v > 0 && v < 1; }));

@@ -121,6 +121,9 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add(cmd, "--patience", "Early stop after this many epochs without improvement (0: off)", d.train.patience,
         [](C& x, int64_t v) { x.train.patience = v; })
       ->check(kAtLeast0);
+  c.add(cmd, "--max-minutes", "Time budget: stop mid-epoch, validate and keep the best (0: none)", d.train.max_minutes,
+        [](C& x, double v) { x.train.max_minutes = v; })
+      ->check(kAtLeast0);
   c.add(cmd, "--seed", "Random seed (data order, initialisation, dropout)", d.train.seed,
         [](C& x, uint64_t v) { x.train.seed = v; });
   c.add(cmd, "--max-source-length", "Source subwords kept (longer ones are cut, counted and reported)",

@@ -150,6 +150,8 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
   ATTN_CHECK(o.patience >= 0, "train: patience must be >= 0, got {}", o.patience);
   ATTN_CHECK(std::isfinite(o.clip_norm) && o.clip_norm >= 0, "train: clip norm must be >= 0, got {}", o.clip_norm);
   ATTN_CHECK(!o.resume || !o.checkpoint_path.empty(), "train: --resume needs a checkpoint path");
+  ATTN_CHECK(std::isfinite(o.max_seconds) && o.max_seconds >= 0, "train: the time budget must be >= 0, got {}",
+             o.max_seconds);
   const auto t0 = Clock::now();
   nn::Module& model = task.model();
   const auto named = model.named_parameters();
@@ -189,6 +191,11 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
     say(fmt::format("interrupted: checkpoint written to {} (continue with --resume)", o.checkpoint_path));
   };
 
+  auto say_out_of_time = [&] {
+    say(fmt::format("time budget of {:.1f} min reached after {:.1f} min", o.max_seconds / 60, seconds_since(t0) / 60));
+  };
+  double validation_seconds = 0;  // the last validation's duration: the time budget keeps room for one more
+  int64_t steps_this_run = 0;
   for (; st.epoch < o.epochs; ++st.epoch) {
     if (st.epoch > 0 && batches.empty()) batches = task.epoch_batches(st.epoch);
     const auto epoch_t0 = Clock::now();
@@ -200,6 +207,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
       progress.emplace(fmt::format("epoch {}/{}", st.epoch + 1, o.epochs), int64_t(batches.size()), popt);
       progress->advance(st.next_batch);
     }
+    const int64_t first_batch = st.next_batch;
     double loss_sum = 0;
     int64_t seen = 0, correct = 0;
     bool classification = false;
@@ -207,6 +215,10 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
       if (interrupt_requested()) {
         if (progress) progress->finish();
         stop_for_interrupt(true);
+        break;
+      }
+      if (o.max_seconds > 0 && steps_this_run > 0 && seconds_since(t0) + validation_seconds >= o.max_seconds) {
+        result.out_of_time = true;
         break;
       }
       const auto step_t0 = Clock::now();
@@ -221,6 +233,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
                    st.epoch + 1, st.next_batch + 1);
       }
       ++st.steps;
+      ++steps_this_run;
       optimizer.set_lr(schedule.lr_at(st.steps));
       optimizer.step();
       result.step_seconds += seconds_since(step_t0);
@@ -239,14 +252,22 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
     }
     if (result.interrupted) break;
     if (progress) progress->finish();
+    const int64_t stopped_at = st.next_batch;
+    if (result.out_of_time && stopped_at == first_batch) {  // nothing new to validate; the checkpoint is current
+      say_out_of_time();
+      break;
+    }
+    const int64_t epoch_batches = int64_t(batches.size());
     st.next_batch = 0;
     batches.clear();
 
     Validation v;
     model.eval();
     {
+      const auto validation_t0 = Clock::now();
       autograd::NoGradGuard no_grad;
       v = task.validate();
+      validation_seconds = seconds_since(validation_t0);
     }
     result.history.push_back(v);
     const bool improved = st.best_epoch == 0 || v.score > st.best_score;
@@ -258,12 +279,23 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
     } else {
       ++st.bad_epochs;
     }
-    std::string line = fmt::format("epoch {}/{}: train loss {:.4f}", st.epoch + 1, o.epochs,
-                                   loss_sum / double(std::max<int64_t>(seen, 1)));
+    std::string line = fmt::format("epoch {}/{}", st.epoch + 1, o.epochs);
+    if (result.out_of_time) line += fmt::format(" (step {} of {})", stopped_at, epoch_batches);
+    line += fmt::format(": train loss {:.4f}", loss_sum / double(std::max<int64_t>(seen, 1)));
     if (classification) line += fmt::format(" acc {:.4f}", double(correct) / double(std::max<int64_t>(seen, 1)));
     line += fmt::format(" | valid{} | {:.1f} s{}", format_metrics(v.metrics), seconds_since(epoch_t0),
                         improved ? " (best)" : "");
     say(line);
+    if (result.out_of_time) {
+      // The checkpoint keeps the position, so --resume with a larger budget finishes this epoch.
+      if (!o.checkpoint_path.empty()) {
+        CheckpointState next = st;
+        next.next_batch = stopped_at;
+        write_checkpoint(o.checkpoint_path, named, rngs, best, optimizer, next);
+      }
+      say_out_of_time();
+      break;
+    }
     result.epochs_done = st.epoch + 1;
     const bool stop_early = o.patience > 0 && st.bad_epochs >= o.patience && st.epoch + 1 < o.epochs;
     if (stop_early) {

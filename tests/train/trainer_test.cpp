@@ -217,6 +217,65 @@ TEST_P(TrainerResume, ResumesAnInterruptedRunExactly) {
 
 INSTANTIATE_TEST_SUITE_P(Trainer, TrainerResume, ::testing::Values(0.0f, 0.3f));
 
+// Steps that take a known time, for the time budget.
+class SlowStepTask : public SlowValidationTask {
+ public:
+  using SlowValidationTask::SlowValidationTask;
+  static constexpr double kStepSeconds = 0.01;
+  StepStats train_step(const std::vector<size_t>& batch) override {
+    std::this_thread::sleep_for(std::chrono::duration<double>(kStepSeconds));
+    return ToyTask::train_step(batch);
+  }
+};
+
+TEST(Trainer, StopsWithinTheTimeBudgetAndResumesWhereItStopped) {
+  testing::TempDir dir;
+  const int64_t epochs = 3, steps = epochs * kExamples / kBatch;
+  std::vector<double> rising(20);
+  for (size_t i = 0; i < rising.size(); ++i) rising[i] = double(i);  // the last validation is always the best
+
+  SlowStepTask reference(4);
+  reference.scripted = rising;
+  optim::Adam adam_ref(reference.model().named_parameters());
+  TrainerOptions o = quiet_options(epochs);
+  train(reference, adam_ref, o);
+
+  // Budget: about one and a half epochs (12 steps each) with the validation after epoch 1.
+  SlowStepTask first(4);
+  first.scripted = rising;
+  optim::Adam adam1(first.model().named_parameters());
+  o.checkpoint_path = dir.file("run.checkpoint");
+  o.max_seconds = 18 * SlowStepTask::kStepSeconds + SlowValidationTask::kValidationSeconds;
+  TrainResult r1 = train(first, adam1, o);
+  ASSERT_TRUE(r1.out_of_time);
+  EXPECT_LT(r1.steps, steps);
+  EXPECT_GE(r1.steps, 1);
+  EXPECT_EQ(first.validations, int64_t(r1.history.size()));
+  EXPECT_LE(r1.seconds, o.max_seconds + 0.5);  // one step and a validation of slack, and a loaded machine
+
+  SlowStepTask second(99);
+  for (double& score : rising) score += 100;  // above the best the checkpoint brings
+  second.scripted = rising;
+  optim::Adam adam2(second.model().named_parameters());
+  o.max_seconds = 0;
+  o.resume = true;
+  TrainResult r2 = train(second, adam2, o);
+  EXPECT_FALSE(r2.out_of_time);
+  EXPECT_EQ(r2.steps, steps);
+  EXPECT_EQ(second.steps_seen, steps - r1.steps);
+  const auto& a = static_cast<nn::Linear&>(reference.model());
+  const auto& b = static_cast<nn::Linear&>(second.model());
+  EXPECT_EQ(values(a.weight.value()), values(b.weight.value()));
+}
+
+TEST(Trainer, RefusesANegativeTimeBudget) {
+  ToyTask task(1);
+  optim::Adam adam(task.model().named_parameters());
+  TrainerOptions o = quiet_options(1);
+  o.max_seconds = -1;
+  expect_error([&] { train(task, adam, o); }, {"time budget must be >= 0"});
+}
+
 TEST(Trainer, RefusesAForeignOrCorruptCheckpoint) {
   testing::TempDir dir;
   ToyTask task(4);

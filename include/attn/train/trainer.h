@@ -24,6 +24,8 @@ struct TrainerOptions {
   optim::ScheduleConfig schedule;  // linear/cosine with total_steps 0: decay over the whole run
   std::string checkpoint_path;     // written after each epoch and on Ctrl-C; empty: no checkpoints
   bool resume = false;             // continue from checkpoint_path
+  double max_seconds = 0;          // time budget of this run: it stops mid-epoch so that, with the validation that
+                                   // follows, it ends within the budget (estimated from the last validation); 0: none
   std::string unit = "ex";         // what the progress rate counts
   bool progress = true;            // false: print nothing
 };
@@ -67,12 +69,13 @@ struct TrainResult {
   int64_t best_epoch = 0;    // 1-based; 0: no validation finished
   bool interrupted = false;  // Ctrl-C: a checkpoint was written (when there is a path) and the run stopped
   bool early_stopped = false;
+  bool out_of_time = false;  // max_seconds ran out; the checkpoint continues from where the run stopped
   double seconds = 0;
   double step_seconds = 0;   // in training steps (forward, backward, clipping, update): throughput's time
   std::vector<Validation> history;  // one per epoch of this run
 };
 
-// Trains until the epochs are done, early stopping, or Ctrl-C; the model ends with the best parameters seen
+// Trains until the epochs are done, early stopping, the time budget, or Ctrl-C; the model ends with the best parameters seen
 // (those of the best validation; the last ones when nothing was validated). A non-finite loss or gradient norm
 // stops training with attn::Error naming the epoch and step.
 TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOptions& options);

@@ -178,6 +178,7 @@ train::TrainerOptions trainer_options(const TrainConfig& t, const std::string& o
   train::TrainerOptions o;
   o.epochs = t.epochs;
   o.patience = t.patience;
+  o.max_seconds = t.max_minutes * 60;
   o.clip_norm = t.clip_norm;
   o.schedule.kind = optim::parse_schedule_kind(t.schedule);
   o.schedule.lr = t.lr;
@@ -191,8 +192,7 @@ train::TrainerOptions trainer_options(const TrainConfig& t, const std::string& o
 
 std::string fingerprint(const ClassifyConfig& config, const text::Vocabulary& vocabulary) {
   nlohmann::json j = to_json(config);
-  j["train"].erase("epochs");  // a resumed run may be given more epochs or patience
-  j["train"].erase("patience");
+  for (const char* key : {"epochs", "patience", "max_minutes"}) j["train"].erase(key);  // a resumed run may change them
   std::string text = j.dump();
   for (int32_t i = 0; i < vocabulary.size(); ++i) text += "\n" + vocabulary.token(i);
   return train::digest(text);

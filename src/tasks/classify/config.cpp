@@ -85,6 +85,7 @@ void read_train(TrainConfig& t, const json& j, const std::string& where) {
   f.get("warmup_steps", t.warmup_steps);
   f.get("clip_norm", t.clip_norm);
   f.get("patience", t.patience);
+  f.get("max_minutes", t.max_minutes);
   f.get("valid_fraction", t.valid_fraction);
   f.get("seed", t.seed);
   f.get("bucket_factor", t.bucket_factor);
@@ -143,6 +144,7 @@ json to_json(const ClassifyConfig& c) {
             {"warmup_steps", t.warmup_steps},
             {"clip_norm", t.clip_norm},
             {"patience", t.patience},
+            {"max_minutes", t.max_minutes},
             {"valid_fraction", t.valid_fraction},
             {"seed", t.seed},
             {"bucket_factor", t.bucket_factor}}},
@@ -219,6 +221,8 @@ void validate(const ClassifyConfig& c, const std::string& where) {
   ATTN_CHECK(std::isfinite(t.clip_norm) && t.clip_norm >= 0, "{}: train.clip_norm must be >= 0, got {}",
              where, t.clip_norm);
   ATTN_CHECK(t.patience >= 0, "{}: train.patience must be >= 0, got {}", where, t.patience);
+  ATTN_CHECK(std::isfinite(t.max_minutes) && t.max_minutes >= 0, "{}: train.max_minutes must be >= 0, got {}",
+             where, t.max_minutes);
   ATTN_CHECK(t.valid_fraction > 0 && t.valid_fraction < 1, "{}: train.valid_fraction must lie in (0, 1), got {}",
              where, t.valid_fraction);
 }

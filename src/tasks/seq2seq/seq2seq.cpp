@@ -359,13 +359,13 @@ TrainSummary train_seq2seq(const TrainRequest& r) {
   say(r.progress, fmt::format("model: {}, {} parameters", config.model.kind, summary.parameters));
   auto optimizer = make_optimizer(config.train, *model);
   nlohmann::json fp = to_json(config);
-  fp["train"].erase("epochs");  // a resumed run may be given more epochs or patience
-  fp["train"].erase("patience");
+  for (const char* key : {"epochs", "patience", "max_minutes"}) fp["train"].erase(key);  // a resumed run may change them
   Seq2SeqTask task(*model, config, *vocab.target, train::digest(fp.dump() + vocab.fingerprint()), train_src, train_tgt,
                    valid_src, valid_tgt, valid_refs);
   train::TrainerOptions o;
   o.epochs = config.train.epochs;
   o.patience = config.train.patience;
+  o.max_seconds = config.train.max_minutes * 60;
   o.clip_norm = config.train.clip_norm;
   o.schedule.kind = optim::parse_schedule_kind(config.train.schedule);
   o.schedule.lr = config.train.lr;
