@@ -176,9 +176,13 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add(cmd, "--word-dropout", "Share of tokens replaced by <unk> in training", d.model.word_dropout,
         [](C& x, float v) { x.model.word_dropout = v; })
       ->check(kDropout);
-  c.add(cmd, "--ngrams", "tfidf: longest word n-gram", d.model.tfidf.ngram_max,
-        [](C& x, int v) { x.model.tfidf.ngram_max = v; })
-      ->check(kAtLeast1);
+  c.add(cmd, "--ngrams",
+        "Longest word n-gram: tfidf's features (default 2); neural models add hashed n-gram embeddings (default 1)",
+        d.model.word_ngrams, [](C& x, int64_t v) { x.model.tfidf.ngram_max = int(v), x.model.word_ngrams = v; })
+      ->check(number("[1,5]", "in [1, 5]", [](double v) { return v >= 1 && v <= 5; }));
+  c.add(cmd, "--buckets", "Rows of the hashed n-gram embedding table (neural models with --ngrams > 1)",
+        d.model.ngram_buckets, [](C& x, int64_t v) { x.model.ngram_buckets = v; })
+      ->check(number("[1,2^31)", "in [1, 2^31)", [](double v) { return v >= 1 && v < 2147483648.0; }));
   // Text.
   c.add(cmd, "--tokenizer", "words (space-delimited text; CJK per character), chars, or sentencepiece",
         std::string(text::to_string(d.preprocess.tokenizer)),

@@ -67,6 +67,8 @@ void read_model(ModelConfig& m, const json& j, const std::string& where) {
   f.get("dropout", m.dropout);
   f.get("embed_dropout", m.embed_dropout);
   f.get("word_dropout", m.word_dropout);
+  f.get("word_ngrams", m.word_ngrams);
+  f.get("ngram_buckets", m.ngram_buckets);
   if (j.contains("tfidf")) m.tfidf = text::tfidf_options_from_json(j.at("tfidf"));
   f.object("tfidf");
   if (j.contains("logistic")) read_logistic(m.logistic, j.at("logistic"), f.where("logistic"));
@@ -132,6 +134,8 @@ json to_json(const ClassifyConfig& c) {
             {"dropout", m.dropout},
             {"embed_dropout", m.embed_dropout},
             {"word_dropout", m.word_dropout},
+            {"word_ngrams", m.word_ngrams},
+            {"ngram_buckets", m.ngram_buckets},
             {"tfidf", text::to_json(m.tfidf)},
             {"logistic", logistic_json(m.logistic)}}},
           {"train",
@@ -205,6 +209,10 @@ void validate(const ClassifyConfig& c, const std::string& where) {
   if (m.kind == ModelKind::kTransformer)
     ATTN_CHECK(m.embed_dim % m.heads == 0, "{}: model.embed_dim {} must be a multiple of model.heads {}",
                where, m.embed_dim, m.heads);
+  ATTN_CHECK(m.word_ngrams >= 1 && m.word_ngrams <= 5, "{}: model.word_ngrams must lie in [1, 5], got {}", where,
+             m.word_ngrams);
+  ATTN_CHECK(m.ngram_buckets >= 1 && m.ngram_buckets < (int64_t(1) << 31),
+             "{}: model.ngram_buckets must lie in [1, 2^31), got {}", where, m.ngram_buckets);
   for (float d : {m.dropout, m.embed_dropout, m.word_dropout})
     ATTN_CHECK(d >= 0 && d < 1, "{}: dropout must lie in [0, 1), got {}", where, d);
   positive("train.epochs", t.epochs);

@@ -15,6 +15,25 @@ std::vector<int32_t> drop_words(std::span<const int32_t> ids, float p, Rng& rng)
   return out;
 }
 
+std::vector<int32_t> ngram_rows(std::span<const int32_t> ids, int64_t batch, int64_t time, int64_t n, int64_t buckets) {
+  ATTN_CHECK(int64_t(ids.size()) == batch * time && n >= 1 && buckets >= 1,
+             "ngram_rows: {} ids for a batch of {} x {}, n {}, buckets {}", ids.size(), batch, time, n, buckets);
+  std::vector<int32_t> rows(ids.size(), 0);
+  for (int64_t b = 0; b < batch; ++b) {
+    const int32_t* x = ids.data() + b * time;
+    for (int64_t t = n - 1; t < time; ++t) {
+      uint64_t h = 0;
+      bool padded = false;
+      for (int64_t j = t - n + 1; j <= t; ++j) {
+        padded = padded || x[j] == text::Vocabulary::kPad;
+        h = h * 116049371u + uint64_t(x[j]);
+      }
+      if (!padded) rows[size_t(b * time + t)] = int32_t(h % uint64_t(buckets)) + 1;
+    }
+  }
+  return rows;
+}
+
 TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, int64_t num_classes, Rng& rng)
     : config_(config), num_classes_(num_classes), word_rng_(rng.fork(4)) {
   ATTN_CHECK(config.kind != ModelKind::kTfidf, "TextClassifier: tfidf is not a neural model");
@@ -23,6 +42,11 @@ TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, in
   Rng init = rng.fork(1), noise = rng.fork(2);
   const int64_t e = config.embed_dim;
   embed_ = register_module("embed", std::make_shared<nn::Embedding>(vocab_size, e, init, /*padding_idx=*/0));
+  if (config.word_ngrams > 1) {  // its own stream: the other parameters stay those of the model without n-grams
+    Rng ngram_init = rng.fork(5);
+    ngram_embed_ = register_module("ngram_embed", std::make_shared<nn::Embedding>(config.ngram_buckets + 1, e,
+                                                                                  ngram_init, /*padding_idx=*/0));
+  }
   int64_t width = e;
   if (config.kind == ModelKind::kTransformer) {
     positions_ = std::make_shared<nn::SinusoidalPositionalEncoding>(e);
@@ -68,6 +92,8 @@ nn::Var TextClassifier::forward(std::span<const int32_t> ids, std::span<const in
     ids = dropped;
   }
   nn::Var x = embed_->forward(ids, {batch, time});
+  for (int64_t n = 2; n <= config_.word_ngrams; ++n)
+    x = autograd::add(x, ngram_embed_->forward(ngram_rows(ids, batch, time, n, config_.ngram_buckets), {batch, time}));
   if (config_.kind == ModelKind::kTransformer) {
     x = positions_->forward(autograd::scale(x, std::sqrt(float(config_.embed_dim))));
     x = embed_dropout_->forward(x);

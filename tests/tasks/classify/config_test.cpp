@@ -21,6 +21,8 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   c.model.heads = 3;
   c.model.tfidf.ngram_max = 3;
   c.model.word_dropout = 0.2f;
+  c.model.word_ngrams = 3;
+  c.model.ngram_buckets = 77;
   c.preprocess.tokenizer = text::TokenizerKind::SentencePiece;
   c.preprocess.stop_words = "zh";
   c.preprocess.clean.replace_numbers = true;
@@ -35,6 +37,8 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   EXPECT_EQ(back.preprocess.tokenizer, text::TokenizerKind::SentencePiece);
   EXPECT_EQ(back.labels, c.labels);
   EXPECT_EQ(back.model.word_dropout, 0.2f);
+  EXPECT_EQ(back.model.word_ngrams, 3);
+  EXPECT_EQ(back.model.ngram_buckets, 77);
 }
 
 TEST(ClassifyConfig, PartialFilesOverlayDefaults) {
@@ -60,6 +64,10 @@ TEST(ClassifyConfig, RejectsWhatItCannotUse) {
                {"multiple of model.heads"});
   expect_error([&] { config_from_json(json::parse(R"({"model": {"word_dropout": 1}})"), "cfg"); },
                {"cfg", "dropout must lie in [0, 1)"});
+  expect_error([&] { config_from_json(json::parse(R"({"model": {"word_ngrams": 0}})"), "cfg"); },
+               {"cfg", "model.word_ngrams must lie in [1, 5]"});
+  expect_error([&] { config_from_json(json::parse(R"({"model": {"ngram_buckets": 0}})"), "cfg"); },
+               {"model.ngram_buckets"});
   expect_error([&] { config_from_json(json::parse(R"({"version": 9})"), "cfg"); }, {"version 9"});
   expect_error([&] { config_from_json(json::parse(R"([1, 2])"), "cfg"); }, {"expected a JSON object"});
 }

@@ -39,6 +39,9 @@ struct ModelConfig {
   float dropout = 0.3f;
   float embed_dropout = 0.1f;   // dropout on the embeddings
   float word_dropout = 0.0f;    // share of tokens replaced by <unk> in training (whole words, not features)
+  int64_t word_ngrams = 1;      // > 1: each token's embedding also sums hashed embeddings of the 2..N-grams
+                                // ending at it (fastText's -wordNgrams; Chinese characters gain word-like units)
+  int64_t ngram_buckets = 100000;  // rows of the n-gram table (fastText's -bucket), when word_ngrams > 1
   text::TfidfOptions tfidf;     // --model tfidf
   LogisticOptions logistic;     // --model tfidf
 };

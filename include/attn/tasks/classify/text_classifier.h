@@ -24,7 +24,12 @@ namespace attn::tasks::classify {
 // learns not to lean on any single word.
 std::vector<int32_t> drop_words(std::span<const int32_t> ids, float p, Rng& rng);
 
-// Parameter names: embed.weight, encoder.* (PyTorch's LSTM/GRU names) or layers.<i>.* (TransformerEncoderLayer) and norm.*,
+// Rows of the n-gram table for ids [batch, time]: the n tokens ending at each position hashed (fastText's word
+// n-gram hash) into [1, buckets]; 0 (the table's padding row) where the n-gram would reach before the text or
+// touch padding.
+std::vector<int32_t> ngram_rows(std::span<const int32_t> ids, int64_t batch, int64_t time, int64_t n, int64_t buckets);
+
+// Parameter names: embed.weight, ngram_embed.weight (with word n-grams), encoder.* (PyTorch's LSTM/GRU names) or layers.<i>.* (TransformerEncoderLayer) and norm.*,
 // pool.context, pool.proj.{weight,bias}, out.{weight,bias}.
 class TextClassifier : public nn::Module {
  public:
@@ -41,6 +46,7 @@ class TextClassifier : public nn::Module {
   ModelConfig config_;
   int64_t num_classes_;
   std::shared_ptr<nn::Embedding> embed_;
+  std::shared_ptr<nn::Embedding> ngram_embed_;  // word_ngrams > 1
   std::shared_ptr<nn::Dropout> embed_dropout_, dropout_;
   std::shared_ptr<nn::RecurrentBase> rnn_;
   std::shared_ptr<nn::SinusoidalPositionalEncoding> positions_;
