@@ -18,6 +18,7 @@ import sys
 import torch  # before bench/ joins the path: bench/torch/ must not shadow it
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch_start  # noqa: E402  (beside this script)
 from harness import log, median_seconds, peak_rss_mib, wait_quiet  # noqa: E402
 
 
@@ -64,20 +65,7 @@ def attention_peak_mem(spec, B, H, L, d):
 
 
 def main():
-    args = sys.argv[1:]
-    threads = 2
-    if "--threads" in args:
-        i = args.index("--threads")
-        threads = int(args[i + 1])
-        del args[i:i + 2]
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    cap = [line.strip() for line in torch.__config__.show().splitlines() if "capability" in line]
-    log("# torch %s, %d threads, %s | OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%s OMP_WAIT_POLICY=%s "
-        "ATEN_CPU_CAPABILITY=%s GLIBC_TUNABLES=%s" % (
-            torch.__version__, torch.get_num_threads(), cap[0].replace("- ", "") if cap else "?",
-            *(os.environ.get(v, "unset") for v in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY",
-                                                   "ATEN_CPU_CAPABILITY", "GLIBC_TUNABLES"))))
+    args = torch_start.start(sys.argv[1:])
     for spec in args:
         kind, *rest = spec.split(":")
         sizes = [int(p) for p in rest if p.isdigit()]

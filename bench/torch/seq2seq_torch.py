@@ -22,7 +22,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import log, median_seconds, wait_quiet  # noqa: E402
+import torch_start  # noqa: E402  (beside this script)
+from harness import median_seconds, wait_quiet  # noqa: E402
 from layers_torch import sinusoid  # noqa: E402  (beside this script)
 
 VOCAB = 8000
@@ -157,17 +158,7 @@ def transformer_decode(B, S, L, beam):
 
 
 def main():
-    args = sys.argv[1:]
-    threads = 2
-    if "--threads" in args:
-        i = args.index("--threads")
-        threads = int(args[i + 1])
-        del args[i:i + 2]
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    log("# torch %s, %d threads | OPENBLAS_CORETYPE=%s OMP_WAIT_POLICY=%s ATEN_CPU_CAPABILITY=%s" % (
-        torch.__version__, torch.get_num_threads(),
-        *(os.environ.get(v, "unset") for v in ("OPENBLAS_CORETYPE", "OMP_WAIT_POLICY", "ATEN_CPU_CAPABILITY"))))
+    args = torch_start.start(sys.argv[1:])
     for spec in args:
         kind, *rest = spec.split(":")
         sizes = [int(p) for p in rest]
