@@ -213,35 +213,12 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
                [](C& x) { x.preprocess.clean.replace_numbers = true; });
   c.add_switch(cmd, "--no-nfkc", "Skip Unicode NFKC normalisation", [](C& x) { x.preprocess.clean.nfkc = false; });
   // Training.
-  c.add(cmd, "--epochs", "Passes over the training data", d.train.epochs, [](C& x, int64_t v) { x.train.epochs = v; })
-      ->check(kAtLeast1);
+  add_optimization_flags(c, cmd, d.train, {"constant", "linear", "cosine"});
   c.add(cmd, "--batch-size", "Examples per step", d.train.batch_size, [](C& x, int64_t v) { x.train.batch_size = v; })
       ->check(kAtLeast1);
-  c.add(cmd, "--lr", "Peak learning rate", d.train.lr, [](C& x, float v) { x.train.lr = v; })
-      ->check(kPositive);
-  c.add(cmd, "--optimizer", "adam or adamw", d.train.optimizer, [](C& x, const std::string& v) { x.train.optimizer = v; })
-      ->check(CLI::IsMember({"adam", "adamw"}));
-  c.add(cmd, "--weight-decay", "L2 (adam) or decoupled (adamw) weight decay", d.train.weight_decay,
-        [](C& x, float v) { x.train.weight_decay = v; })
-      ->check(kAtLeast0);
-  c.add(cmd, "--schedule", "Learning rate after the warm-up: constant, linear or cosine decay", d.train.schedule,
-        [](C& x, const std::string& v) { x.train.schedule = v; })
-      ->check(CLI::IsMember({"constant", "linear", "cosine"}));
-  c.add(cmd, "--warmup", "Warm-up steps", d.train.warmup_steps, [](C& x, int64_t v) { x.train.warmup_steps = v; })
-      ->check(kAtLeast0);
-  c.add(cmd, "--clip", "Clip the gradient norm (0: off)", d.train.clip_norm, [](C& x, float v) { x.train.clip_norm = v; })
-      ->check(kAtLeast0);
-  c.add(cmd, "--patience", "Early stop after this many epochs without improvement (0: off)", d.train.patience,
-        [](C& x, int64_t v) { x.train.patience = v; })
-      ->check(kAtLeast0);
-  c.add(cmd, "--max-minutes", "Time budget: stop mid-epoch, validate and keep the best (0: none)", d.train.max_minutes,
-        [](C& x, double v) { x.train.max_minutes = v; })
-      ->check(kAtLeast0);
   c.add(cmd, "--valid-fraction", "Held-out share when no --valid file is given", d.train.valid_fraction,
         [](C& x, double v) { x.train.valid_fraction = v; })
       ->check(number("(0,1)", "in (0, 1)", [](double v) { return v > 0 && v < 1; }));
-  c.add(cmd, "--seed", "Random seed (data order, initialisation, dropout)", d.train.seed,
-        [](C& x, uint64_t v) { x.train.seed = v; });
 }
 
 int run_train(const TrainFlags& f) {

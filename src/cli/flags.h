@@ -3,6 +3,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -66,6 +67,37 @@ class ConfigFlags {
  private:
   std::vector<std::function<void(Config&)>> appliers_;
 };
+
+// The optimisation flags of every training command, on the task's Config whose `train` member has the fields
+// epochs, lr, optimizer, weight_decay, schedule, warmup_steps, clip_norm, patience, max_minutes and seed.
+template <class Config, class Train>
+void add_optimization_flags(ConfigFlags<Config>& c, CLI::App* cmd, const Train& d,
+                            const std::vector<std::string>& schedules) {
+  using C = Config;
+  c.add(cmd, "--epochs", "Passes over the training data", d.epochs, [](C& x, int64_t v) { x.train.epochs = v; })
+      ->check(kAtLeast1);
+  c.add(cmd, "--lr", "Peak learning rate", d.lr, [](C& x, float v) { x.train.lr = v; })->check(kPositive);
+  c.add(cmd, "--optimizer", "adam or adamw", d.optimizer, [](C& x, const std::string& v) { x.train.optimizer = v; })
+      ->check(CLI::IsMember({"adam", "adamw"}));
+  c.add(cmd, "--weight-decay", "L2 (adam) or decoupled (adamw) weight decay", d.weight_decay,
+        [](C& x, float v) { x.train.weight_decay = v; })
+      ->check(kAtLeast0);
+  c.add(cmd, "--schedule", fmt::format("Learning rate after the warm-up: {}", fmt::join(schedules, ", ")), d.schedule,
+        [](C& x, const std::string& v) { x.train.schedule = v; })
+      ->check(CLI::IsMember(schedules));
+  c.add(cmd, "--warmup", "Warm-up steps", d.warmup_steps, [](C& x, int64_t v) { x.train.warmup_steps = v; })
+      ->check(kAtLeast0);
+  c.add(cmd, "--clip", "Clip the gradient norm (0: off)", d.clip_norm, [](C& x, float v) { x.train.clip_norm = v; })
+      ->check(kAtLeast0);
+  c.add(cmd, "--patience", "Early stop after this many epochs without improvement (0: off)", d.patience,
+        [](C& x, int64_t v) { x.train.patience = v; })
+      ->check(kAtLeast0);
+  c.add(cmd, "--max-minutes", "Time budget: stop mid-epoch, validate and keep the best (0: none)", d.max_minutes,
+        [](C& x, double v) { x.train.max_minutes = v; })
+      ->check(kAtLeast0);
+  c.add(cmd, "--seed", "Random seed (data order, initialisation, dropout)", d.seed,
+        [](C& x, uint64_t v) { x.train.seed = v; });
+}
 
 // Output that cannot be written (a full disk, a closed pipe) is an error, not a silent loss.
 inline void flush_stdout() {

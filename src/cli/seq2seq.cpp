@@ -97,35 +97,13 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add(cmd, "--min-count", "words: rarer words become <unk>", d.subword.min_count,
         [](C& x, int64_t v) { x.subword.min_count = v; })
       ->check(kAtLeast1);
-  c.add(cmd, "--epochs", "Passes over the training data", d.train.epochs, [](C& x, int64_t v) { x.train.epochs = v; })
-      ->check(kAtLeast1);
+  add_optimization_flags(c, cmd, d.train, {"constant", "linear", "cosine", "inverse_sqrt"});
   c.add(cmd, "--batch-tokens", "Padded source + target tokens per step", d.train.batch_tokens,
         [](C& x, int64_t v) { x.train.batch_tokens = v; })
       ->check(kAtLeast1);
-  c.add(cmd, "--lr", "Peak learning rate", d.train.lr, [](C& x, float v) { x.train.lr = v; })->check(kPositive);
-  c.add(cmd, "--optimizer", "adam or adamw", d.train.optimizer, [](C& x, const std::string& v) { x.train.optimizer = v; })
-      ->check(CLI::IsMember({"adam", "adamw"}));
-  c.add(cmd, "--weight-decay", "L2 (adam) or decoupled (adamw) weight decay", d.train.weight_decay,
-        [](C& x, float v) { x.train.weight_decay = v; })
-      ->check(kAtLeast0);
-  c.add(cmd, "--schedule", "constant, linear, cosine or inverse_sqrt (after the warm-up)", d.train.schedule,
-        [](C& x, const std::string& v) { x.train.schedule = v; })
-      ->check(CLI::IsMember({"constant", "linear", "cosine", "inverse_sqrt"}));
-  c.add(cmd, "--warmup", "Warm-up steps", d.train.warmup_steps, [](C& x, int64_t v) { x.train.warmup_steps = v; })
-      ->check(kAtLeast0);
-  c.add(cmd, "--clip", "Clip the gradient norm (0: off)", d.train.clip_norm, [](C& x, float v) { x.train.clip_norm = v; })
-      ->check(kAtLeast0);
   c.add(cmd, "--label-smoothing", "Label smoothing", d.train.label_smoothing,
         [](C& x, float v) { x.train.label_smoothing = v; })
       ->check(kDropout);
-  c.add(cmd, "--patience", "Early stop after this many epochs without improvement (0: off)", d.train.patience,
-        [](C& x, int64_t v) { x.train.patience = v; })
-      ->check(kAtLeast0);
-  c.add(cmd, "--max-minutes", "Time budget: stop mid-epoch, validate and keep the best (0: none)", d.train.max_minutes,
-        [](C& x, double v) { x.train.max_minutes = v; })
-      ->check(kAtLeast0);
-  c.add(cmd, "--seed", "Random seed (data order, initialisation, dropout)", d.train.seed,
-        [](C& x, uint64_t v) { x.train.seed = v; });
   c.add(cmd, "--max-source-length", "Source subwords kept (longer ones are cut, counted and reported)",
         d.train.max_source_length, [](C& x, int64_t v) { x.train.max_source_length = v; })
       ->check(kAtLeast1);
