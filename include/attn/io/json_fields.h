@@ -51,4 +51,15 @@ class JsonFields {
   std::set<std::string> seen_;
 };
 
+// Config structs list their plain fields once, as fields(s, visit) calling visit("key", s.member) for each; these
+// write such a list into a JSON object and read it back through JsonFields.
+template <class S, class Fields>
+void write_fields(nlohmann::json& out, const S& s, Fields fields) {
+  fields(s, [&](const char* key, const auto& value) { out[key] = value; });
+}
+template <class S, class Fields>
+void read_fields(JsonFields& in, S& s, Fields fields) {
+  fields(s, [&](const char* key, auto& value) { in.get(key, value); });
+}
+
 }  // namespace attn::io

@@ -22,76 +22,66 @@ constexpr KindName kKinds[] = {{ModelKind::kBiLstmAttention, "bilstm-attn"},
                                {ModelKind::kTransformer, "transformer"},
                                {ModelKind::kTfidf, "tfidf"}};
 
-json logistic_json(const LogisticOptions& l) {
-  return {{"l2", l.l2},
-          {"max_iterations", l.max_iterations},
-          {"tolerance", l.tolerance},
-          {"class_weight_balanced", l.class_weight_balanced}};
+// Each struct's plain fields, listed once for writing and reading; the others (enums, nested option objects) are
+// handled beside them.
+template <class L, class V>
+void logistic_fields(L& l, V&& v) {
+  v("l2", l.l2), v("max_iterations", l.max_iterations), v("tolerance", l.tolerance);
+  v("class_weight_balanced", l.class_weight_balanced);
 }
+template <class P, class V>
+void preprocess_fields(P& p, V&& v) {
+  v("sentencepiece_vocab", p.sentencepiece_vocab), v("stop_words", p.stop_words), v("min_count", p.min_count);
+  v("max_vocab", p.max_vocab), v("max_length", p.max_length);
+}
+template <class M, class V>
+void model_fields(M& m, V&& v) {
+  v("embed_dim", m.embed_dim), v("hidden", m.hidden), v("layers", m.layers), v("heads", m.heads);
+  v("ff_dim", m.ff_dim), v("attention_dim", m.attention_dim), v("dropout", m.dropout);
+  v("embed_dropout", m.embed_dropout), v("word_dropout", m.word_dropout), v("word_ngrams", m.word_ngrams);
+  v("ngram_buckets", m.ngram_buckets);
+}
+template <class T, class V>
+void train_fields(T& t, V&& v) {
+  v("epochs", t.epochs), v("batch_size", t.batch_size), v("optimizer", t.optimizer), v("lr", t.lr);
+  v("weight_decay", t.weight_decay), v("schedule", t.schedule), v("warmup_steps", t.warmup_steps);
+  v("clip_norm", t.clip_norm), v("patience", t.patience), v("max_minutes", t.max_minutes);
+  v("valid_fraction", t.valid_fraction), v("seed", t.seed), v("bucket_factor", t.bucket_factor);
+}
+// The lists as generic lambdas, for write_fields and read_fields.
+constexpr auto kLogistic = [](auto& s, auto&& v) { logistic_fields(s, v); };
+constexpr auto kPreprocess = [](auto& s, auto&& v) { preprocess_fields(s, v); };
+constexpr auto kModel = [](auto& s, auto&& v) { model_fields(s, v); };
+constexpr auto kTrain = [](auto& s, auto&& v) { train_fields(s, v); };
 
-void read_logistic(LogisticOptions& l, const json& j, const std::string& where) {
-  io::JsonFields f(j, where);
-  f.get("l2", l.l2);
-  f.get("max_iterations", l.max_iterations);
-  f.get("tolerance", l.tolerance);
-  f.get("class_weight_balanced", l.class_weight_balanced);
+// Reads the sub-object `key` of `parent` (absent: nothing changes) with read(struct, its JsonFields).
+template <class S, class Read>
+void read_object(io::JsonFields& parent, const char* key, S& s, Read read) {
+  const json sub = parent.object(key);
+  io::JsonFields f(sub, parent.where(key));
+  read(s, f, sub);
   f.finish();
 }
 
-void read_preprocess(PreprocessConfig& p, const json& j, const std::string& where) {
-  io::JsonFields f(j, where);
+void read_preprocess(PreprocessConfig& p, io::JsonFields& f, const json& j) {
   if (j.contains("clean")) p.clean = text::clean_options_from_json(j.at("clean"));
   f.object("clean");
   std::string tokenizer = text::to_string(p.tokenizer);
   f.get("tokenizer", tokenizer);
   p.tokenizer = text::tokenizer_kind_from_string(tokenizer);
-  f.get("sentencepiece_vocab", p.sentencepiece_vocab);
-  f.get("stop_words", p.stop_words);
-  f.get("min_count", p.min_count);
-  f.get("max_vocab", p.max_vocab);
-  f.get("max_length", p.max_length);
-  f.finish();
+  io::read_fields(f, p, kPreprocess);
 }
 
-void read_model(ModelConfig& m, const json& j, const std::string& where) {
-  io::JsonFields f(j, where);
+void read_model(ModelConfig& m, io::JsonFields& f, const json& j) {
   std::string kind = model_kind_name(m.kind);
   f.get("kind", kind);
   m.kind = parse_model_kind(kind);
-  f.get("embed_dim", m.embed_dim);
-  f.get("hidden", m.hidden);
-  f.get("layers", m.layers);
-  f.get("heads", m.heads);
-  f.get("ff_dim", m.ff_dim);
-  f.get("attention_dim", m.attention_dim);
-  f.get("dropout", m.dropout);
-  f.get("embed_dropout", m.embed_dropout);
-  f.get("word_dropout", m.word_dropout);
-  f.get("word_ngrams", m.word_ngrams);
-  f.get("ngram_buckets", m.ngram_buckets);
+  io::read_fields(f, m, kModel);
   if (j.contains("tfidf")) m.tfidf = text::tfidf_options_from_json(j.at("tfidf"));
   f.object("tfidf");
-  if (j.contains("logistic")) read_logistic(m.logistic, j.at("logistic"), f.where("logistic"));
-  f.object("logistic");
-  f.finish();
-}
-
-void read_train(TrainConfig& t, const json& j, const std::string& where) {
-  io::JsonFields f(j, where);
-  f.get("epochs", t.epochs);
-  f.get("batch_size", t.batch_size);
-  f.get("optimizer", t.optimizer);
-  f.get("lr", t.lr);
-  f.get("weight_decay", t.weight_decay);
-  f.get("schedule", t.schedule);
-  f.get("warmup_steps", t.warmup_steps);
-  f.get("clip_norm", t.clip_norm);
-  f.get("patience", t.patience);
-  f.get("max_minutes", t.max_minutes);
-  f.get("valid_fraction", t.valid_fraction);
-  f.get("seed", t.seed);
-  f.get("bucket_factor", t.bucket_factor);
-  f.finish();
+  read_object(f, "logistic", m.logistic, [](LogisticOptions& l, io::JsonFields& g, const json&) {
+    io::read_fields(g, l, kLogistic);
+  });
 }
 
 }  // namespace
@@ -110,49 +100,16 @@ ModelKind parse_model_kind(const std::string& name) {
 }
 
 json to_json(const ClassifyConfig& c) {
-  const auto& p = c.preprocess;
-  const auto& m = c.model;
-  const auto& t = c.train;
-  return {{"task", "classify"},
-          {"version", kConfigVersion},
-          {"preprocess",
-           {{"clean", text::to_json(p.clean)},
-            {"tokenizer", text::to_string(p.tokenizer)},
-            {"sentencepiece_vocab", p.sentencepiece_vocab},
-            {"stop_words", p.stop_words},
-            {"min_count", p.min_count},
-            {"max_vocab", p.max_vocab},
-            {"max_length", p.max_length}}},
-          {"model",
-           {{"kind", model_kind_name(m.kind)},
-            {"embed_dim", m.embed_dim},
-            {"hidden", m.hidden},
-            {"layers", m.layers},
-            {"heads", m.heads},
-            {"ff_dim", m.ff_dim},
-            {"attention_dim", m.attention_dim},
-            {"dropout", m.dropout},
-            {"embed_dropout", m.embed_dropout},
-            {"word_dropout", m.word_dropout},
-            {"word_ngrams", m.word_ngrams},
-            {"ngram_buckets", m.ngram_buckets},
-            {"tfidf", text::to_json(m.tfidf)},
-            {"logistic", logistic_json(m.logistic)}}},
-          {"train",
-           {{"epochs", t.epochs},
-            {"batch_size", t.batch_size},
-            {"optimizer", t.optimizer},
-            {"lr", t.lr},
-            {"weight_decay", t.weight_decay},
-            {"schedule", t.schedule},
-            {"warmup_steps", t.warmup_steps},
-            {"clip_norm", t.clip_norm},
-            {"patience", t.patience},
-            {"max_minutes", t.max_minutes},
-            {"valid_fraction", t.valid_fraction},
-            {"seed", t.seed},
-            {"bucket_factor", t.bucket_factor}}},
-          {"labels", c.labels}};
+  json preprocess = {{"clean", text::to_json(c.preprocess.clean)}, {"tokenizer", text::to_string(c.preprocess.tokenizer)}};
+  io::write_fields(preprocess, c.preprocess, kPreprocess);
+  json logistic = json::object();
+  io::write_fields(logistic, c.model.logistic, kLogistic);
+  json model = {{"kind", model_kind_name(c.model.kind)}, {"tfidf", text::to_json(c.model.tfidf)}, {"logistic", logistic}};
+  io::write_fields(model, c.model, kModel);
+  json train = json::object();
+  io::write_fields(train, c.train, kTrain);
+  return {{"task", "classify"}, {"version", kConfigVersion}, {"preprocess", preprocess}, {"model", model},
+          {"train", train},     {"labels", c.labels}};
 }
 
 void apply_json(ClassifyConfig& c, const json& j, const std::string& where) {
@@ -165,12 +122,9 @@ void apply_json(ClassifyConfig& c, const json& j, const std::string& where) {
   f.get("version", version);
   ATTN_CHECK(version == kConfigVersion, "{}: config version {} is not supported (this attn reads version {})",
              where, version, kConfigVersion);
-  if (j.contains("preprocess")) read_preprocess(c.preprocess, j.at("preprocess"), f.where("preprocess"));
-  f.object("preprocess");
-  if (j.contains("model")) read_model(c.model, j.at("model"), f.where("model"));
-  f.object("model");
-  if (j.contains("train")) read_train(c.train, j.at("train"), f.where("train"));
-  f.object("train");
+  read_object(f, "preprocess", c.preprocess, read_preprocess);
+  read_object(f, "model", c.model, read_model);
+  read_object(f, "train", c.train, [](TrainConfig& t, io::JsonFields& g, const json&) { io::read_fields(g, t, kTrain); });
   f.get("labels", c.labels);
   f.finish();
 }

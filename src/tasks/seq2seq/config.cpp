@@ -45,7 +45,7 @@ void decode_fields(D& d, V&& v) {
 template <class S, class Fields>
 json write(const S& s, Fields fields) {
   json j = json::object();
-  fields(s, [&](const char* key, const auto& value) { j[key] = value; });
+  io::write_fields(j, s, fields);
   return j;
 }
 
@@ -53,7 +53,7 @@ template <class S, class Fields>
 void read(S& s, io::JsonFields& parent, const char* key, Fields fields) {
   const json sub = parent.object(key);
   io::JsonFields f(sub, parent.where(key));
-  fields(s, [&](const char* k, auto& value) { f.get(k, value); });
+  io::read_fields(f, s, fields);
   f.finish();
 }
 
