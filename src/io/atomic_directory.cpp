@@ -50,6 +50,13 @@ void check_directory_target(const std::string& dir, const std::string& marker_fi
   ATTN_CHECK(fs::is_directory(parent, ec), "cannot write {}: the directory {} does not exist", dir, parent.string());
 }
 
+std::string marker_path(const std::string& dir, const std::string& marker_file) {
+  ATTN_CHECK(fs::is_directory(dir), "{}: no such model directory", dir);
+  const std::string path = (fs::path(dir) / marker_file).string();
+  ATTN_CHECK(fs::exists(path), "{}: not a model directory (no {})", dir, marker_file);
+  return path;
+}
+
 void write_directory_atomic(const std::string& dir, const std::string& marker_file,
                             const std::function<void(const std::string&)>& fill) {
   check_directory_target(dir, marker_file);

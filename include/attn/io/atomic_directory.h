@@ -18,4 +18,8 @@ void write_directory_atomic(const std::string& dir, const std::string& marker_fi
 // files, no parent directory), so that a long job can check its output before it starts.
 void check_directory_target(const std::string& dir, const std::string& marker_file);
 
+// The path of `marker_file` inside a directory that write_directory_atomic wrote, for reading it back; an
+// attn::Error when dir is no directory ("no such model directory") or lacks the file ("not a model directory").
+std::string marker_path(const std::string& dir, const std::string& marker_file);
+
 }  // namespace attn::io

@@ -364,9 +364,7 @@ Classifier::~Classifier() = default;
 const ClassifyConfig& Classifier::config() const { return impl_->config; }
 
 Classifier Classifier::load(const std::string& dir) {
-  ATTN_CHECK(fs::is_directory(dir), "{}: no such model directory", dir);
-  const std::string config_path = (fs::path(dir) / kConfigFile).string();
-  ATTN_CHECK(fs::exists(config_path), "{}: not a model directory (no {})", dir, kConfigFile);
+  const std::string config_path = io::marker_path(dir, kConfigFile);
   auto impl = std::make_unique<Impl>();
   impl->config = config_from_json(io::read_json(config_path), config_path);
   const auto& labels = impl->config.labels;
