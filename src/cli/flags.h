@@ -69,7 +69,8 @@ class ConfigFlags {
 };
 
 // The optimisation flags of every training command, on the task's Config whose `train` member has the fields
-// epochs, lr, optimizer, weight_decay, schedule, warmup_steps, clip_norm, patience, max_minutes and seed.
+// epochs, lr, optimizer, weight_decay, schedule, warmup_steps, clip_norm, patience, max_minutes, ema_decay and
+// seed.
 template <class Config, class Train>
 void add_optimization_flags(ConfigFlags<Config>& c, CLI::App* cmd, const Train& d,
                             const std::vector<std::string>& schedules) {
@@ -95,6 +96,9 @@ void add_optimization_flags(ConfigFlags<Config>& c, CLI::App* cmd, const Train& 
   c.add(cmd, "--max-minutes", "Time budget: stop mid-epoch, validate and keep the best (0: none)", d.max_minutes,
         [](C& x, double v) { x.train.max_minutes = v; })
       ->check(kAtLeast0);
+  c.add(cmd, "--ema", "Validate and keep a moving average of the parameters with this decay per step (0: off)",
+        d.ema_decay, [](C& x, float v) { x.train.ema_decay = v; })
+      ->check(number("[0,1)", "in [0, 1)", [](double v) { return v >= 0 && v < 1; }));
   c.add(cmd, "--seed", "Random seed (data order, initialisation, dropout)", d.seed,
         [](C& x, uint64_t v) { x.train.seed = v; });
 }

@@ -44,21 +44,39 @@ void copy_into(const std::vector<std::pair<std::string, Var>>& named, const std:
 
 using NamedRngs = std::vector<std::pair<std::string, Rng*>>;
 
+// ema = d ema + (1 - d) parameters after step `step` (1-based), d = min(decay, (1 + step) / (10 + step)): the
+// warm-up keeps the average from clinging to the initial parameters.
+void update_ema(std::vector<Tensor>& ema, const std::vector<std::pair<std::string, Var>>& named, float decay,
+                int64_t step) {
+  const float d = std::min(decay, float(1 + step) / float(10 + step));
+  for (size_t i = 0; i < ema.size(); ++i) {
+    const Tensor& value = named[i].second.value();
+    ATTN_CHECK(value.is_contiguous(), "train: parameter '{}' is not contiguous", named[i].first);
+    float* e = ema[i].data();
+    const float* p = value.data();
+    const int64_t n = value.numel();
+#pragma omp parallel for simd if (n >= (int64_t(1) << 16))
+    for (int64_t j = 0; j < n; ++j) e[j] += (1.0f - d) * (p[j] - e[j]);
+  }
+}
+
 void write_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Var>>& named,
-                      const NamedRngs& rngs, const std::vector<Tensor>& best, const optim::Optimizer& optimizer,
-                      CheckpointState st) {
+                      const NamedRngs& rngs, const std::vector<Tensor>& best, const std::vector<Tensor>& ema,
+                      const optim::Optimizer& optimizer, CheckpointState st) {
   for (const auto& [name, rng] : rngs) st.rngs[name] = {rng->seed(), rng->counter()};
   io::NamedTensors tensors;
   for (const auto& [name, v] : named) tensors.emplace_back("model." + name, v.value());
   for (size_t i = 0; i < best.size(); ++i) tensors.emplace_back("best." + named[i].first, best[i]);
+  for (size_t i = 0; i < ema.size(); ++i) tensors.emplace_back("ema." + named[i].first, ema[i]);
   for (auto& [name, t] : optimizer.state()) tensors.emplace_back("optim." + name, t);
   io::save_safetensors(path, tensors, {{kCheckpointKey, to_json(st).dump()}});
 }
 
-// Restores parameters, best parameters and optimizer state; returns the loop's position.
+// Restores parameters, best parameters, the moving average (when `ema` is not empty: it has the shapes to expect)
+// and optimizer state; returns the loop's position.
 CheckpointState read_checkpoint(const std::string& path, const std::string& fingerprint,
                                 const std::vector<std::pair<std::string, Var>>& named, const NamedRngs& rngs,
-                                std::vector<Tensor>& best, optim::Optimizer& optimizer) {
+                                std::vector<Tensor>& best, std::vector<Tensor>& ema, optim::Optimizer& optimizer) {
   io::SafetensorsFile file = io::read_safetensors(path);
   auto meta = file.metadata.find(kCheckpointKey);
   ATTN_CHECK(meta != file.metadata.end(), "{}: not an attn training checkpoint (no '{}' metadata)", path,
@@ -74,12 +92,13 @@ CheckpointState read_checkpoint(const std::string& path, const std::string& fing
              "{}: the checkpoint was made with other data or settings (its vocabulary, labels or config differ); "
              "train afresh without --resume",
              path);
-  std::map<std::string, Tensor> model, best_found;
+  std::map<std::string, Tensor> model, best_found, ema_found;
   optim::NamedTensors optim_state;
   for (auto& [name, t] : file.tensors) {
     if (name.starts_with("model.")) model.emplace(name.substr(6), t);
     else if (name.starts_with("best.")) best_found.emplace(name.substr(5), t);
     else if (name.starts_with("optim.")) optim_state.emplace_back(name.substr(6), t);
+    else if (name.starts_with("ema.")) ema_found.emplace(name.substr(4), t);
     else ATTN_CHECK(false, "{}: unexpected tensor '{}' in checkpoint", path, name);
   }
   auto fetch = [&](std::map<std::string, Tensor>& from, const std::string& name, const Tensor& like,
@@ -95,6 +114,9 @@ CheckpointState read_checkpoint(const std::string& path, const std::string& fing
   std::vector<Tensor> best_values;
   if (st.best_epoch > 0)
     for (const auto& [name, v] : named) best_values.push_back(fetch(best_found, name, v.value(), "best"));
+  std::vector<Tensor> ema_values;
+  if (!ema.empty())
+    for (const auto& [name, v] : named) ema_values.push_back(fetch(ema_found, name, v.value(), "moving-average"));
   ATTN_CHECK(model.size() == named.size(), "{}: checkpoint has {} model parameters, the model {}", path,
              model.size(), named.size());
   for (const auto& [name, rng] : rngs)
@@ -109,6 +131,7 @@ CheckpointState read_checkpoint(const std::string& path, const std::string& fing
     rng->set_counter(counter);
   }
   best = std::move(best_values);
+  if (!ema.empty()) ema = std::move(ema_values);
   return st;
 }
 
@@ -152,6 +175,8 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
   ATTN_CHECK(!o.resume || !o.checkpoint_path.empty(), "train: --resume needs a checkpoint path");
   ATTN_CHECK(std::isfinite(o.max_seconds) && o.max_seconds >= 0, "train: the time budget must be >= 0, got {}",
              o.max_seconds);
+  ATTN_CHECK(o.ema_decay >= 0 && o.ema_decay < 1, "train: the moving average's decay must lie in [0, 1), got {}",
+             o.ema_decay);
   const auto t0 = Clock::now();
   nn::Module& model = task.model();
   const auto named = model.named_parameters();
@@ -161,8 +186,10 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
   CheckpointState st;
   st.fingerprint = task.fingerprint();
   std::vector<Tensor> best;
+  std::vector<Tensor> ema;  // the moving average of the parameters, when o.ema_decay > 0
+  if (o.ema_decay > 0) ema = copy_values(named);
   if (o.resume) {
-    st = read_checkpoint(o.checkpoint_path, st.fingerprint, named, rngs, best, optimizer);
+    st = read_checkpoint(o.checkpoint_path, st.fingerprint, named, rngs, best, ema, optimizer);
   }
 
   optim::ScheduleConfig schedule_config = o.schedule;
@@ -187,7 +214,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
       say("interrupted");
       return;
     }
-    if (write) write_checkpoint(o.checkpoint_path, named, rngs, best, optimizer, st);
+    if (write) write_checkpoint(o.checkpoint_path, named, rngs, best, ema, optimizer, st);
     say(fmt::format("interrupted: checkpoint written to {} (continue with --resume)", o.checkpoint_path));
   };
 
@@ -236,6 +263,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
       ++steps_this_run;
       optimizer.set_lr(schedule.lr_at(st.steps));
       optimizer.step();
+      if (!ema.empty()) update_ema(ema, named, o.ema_decay, st.steps);
       result.step_seconds += seconds_since(step_t0);
       loss_sum += s.loss_sum;
       seen += s.examples;
@@ -263,6 +291,11 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
 
     Validation v;
     model.eval();
+    std::vector<Tensor> training_values;  // with a moving average, it is what is validated and kept
+    if (!ema.empty()) {
+      training_values = copy_values(named);
+      copy_into(named, ema);
+    }
     {
       const auto validation_t0 = Clock::now();
       autograd::NoGradGuard no_grad;
@@ -279,6 +312,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
     } else {
       ++st.bad_epochs;
     }
+    if (!ema.empty()) copy_into(named, training_values);
     std::string line = fmt::format("epoch {}/{}", st.epoch + 1, o.epochs);
     if (result.out_of_time) line += fmt::format(" (step {} of {})", stopped_at, epoch_batches);
     line += fmt::format(": train loss {:.4f}", loss_sum / double(std::max<int64_t>(seen, 1)));
@@ -291,7 +325,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
       if (!o.checkpoint_path.empty()) {
         CheckpointState next = st;
         next.next_batch = stopped_at;
-        write_checkpoint(o.checkpoint_path, named, rngs, best, optimizer, next);
+        write_checkpoint(o.checkpoint_path, named, rngs, best, ema, optimizer, next);
       }
       say_out_of_time();
       break;
@@ -306,7 +340,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
     if (!o.checkpoint_path.empty()) {
       CheckpointState next = st;
       if (!stop_early) ++next.epoch;
-      write_checkpoint(o.checkpoint_path, named, rngs, best, optimizer, next);
+      write_checkpoint(o.checkpoint_path, named, rngs, best, ema, optimizer, next);
     }
     if (stop_early) break;
     if (interrupt_requested()) {
@@ -315,6 +349,7 @@ TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOpt
     }
   }
   if (!best.empty()) copy_into(named, best);
+  else if (!ema.empty()) copy_into(named, ema);
   result.steps = st.steps;
   result.best_score = st.best_score;
   result.best_epoch = st.best_epoch;

@@ -268,12 +268,82 @@ TEST(Trainer, StopsWithinTheTimeBudgetAndResumesWhereItStopped) {
   EXPECT_EQ(values(a.weight.value()), values(b.weight.value()));
 }
 
-TEST(Trainer, RefusesANegativeTimeBudget) {
+// An optimizer that sets every parameter to the number of updates so far, so that the moving average has a known
+// value.
+class CountingOptimizer : public optim::Optimizer {
+ public:
+  explicit CountingOptimizer(optim::ParamList params) : Optimizer("counting", std::move(params), 0.1f, {}) {}
+
+ private:
+  void update(Tensor& param, const Tensor&, std::vector<Tensor>&, int64_t step) override { param.fill(float(step)); }
+};
+
+TEST(Trainer, ValidatesAndKeepsTheMovingAverage) {
+  ToyTask task(6);
+  task.scripted = {1.0};  // records the weights each validation sees
+  const Tensor initial = static_cast<nn::Linear&>(task.model()).weight.value().clone();
+  CountingOptimizer counting(task.model().named_parameters());
+  TrainerOptions o = quiet_options(2);
+  o.ema_decay = 0.75f;
+  train(task, counting, o);
+  ASSERT_EQ(task.weights_at_validation.size(), 2u);
+  const int64_t steps_per_epoch = kExamples / kBatch;
+  for (int64_t epoch = 1; epoch <= 2; ++epoch) {
+    const Tensor& seen = task.weights_at_validation[size_t(epoch - 1)];
+    for (int64_t i = 0; i < seen.numel(); ++i) {
+      double ema = initial.data()[i];
+      for (int64_t t = 1; t <= epoch * steps_per_epoch; ++t) {
+        const double d = std::min(0.75, double(1 + t) / double(10 + t));
+        ema = d * ema + (1 - d) * double(t);
+      }
+      EXPECT_NEAR(seen.data()[i], ema, 1e-4 * std::max(1.0, std::fabs(ema))) << "epoch " << epoch << " element " << i;
+    }
+  }
+  // The first validation scored as high as the second, so the model ends with the first epoch's average.
+  EXPECT_EQ(values(static_cast<nn::Linear&>(task.model()).weight.value()), values(task.weights_at_validation[0]));
+}
+
+TEST(Trainer, ResumesTheMovingAverageExactly) {
+  testing::TempDir dir;
+  TrainerOptions o = quiet_options(3);
+  o.ema_decay = 0.9f;
+  ToyTask reference(7);
+  optim::Adam adam_ref(reference.model().named_parameters());
+  train(reference, adam_ref, o);
+
+  ToyTask first(7);
+  first.interrupt_at_step = 17;
+  optim::Adam adam1(first.model().named_parameters());
+  o.checkpoint_path = dir.file("run.checkpoint");
+  ASSERT_TRUE(train(first, adam1, o).interrupted);
+  ToyTask second(99);
+  optim::Adam adam2(second.model().named_parameters());
+  o.resume = true;
+  train(second, adam2, o);
+  const auto& a = static_cast<nn::Linear&>(reference.model());
+  const auto& b = static_cast<nn::Linear&>(second.model());
+  EXPECT_EQ(values(a.weight.value()), values(b.weight.value()));
+  EXPECT_EQ(values(a.bias.value()), values(b.bias.value()));
+
+  o.ema_decay = 0;  // a checkpoint without the average cannot continue a run that keeps one, and vice versa
+  ToyTask plain(7);
+  optim::Adam adam3(plain.model().named_parameters());
+  o.resume = false;
+  train(plain, adam3, o);
+  o.resume = true;
+  o.ema_decay = 0.9f;
+  expect_error([&] { train(plain, adam3, o); }, {"lacks moving-average parameter 'weight'"});
+}
+
+TEST(Trainer, RefusesANegativeTimeBudgetOrAnAverageThatNeverMoves) {
   ToyTask task(1);
   optim::Adam adam(task.model().named_parameters());
   TrainerOptions o = quiet_options(1);
   o.max_seconds = -1;
   expect_error([&] { train(task, adam, o); }, {"time budget must be >= 0"});
+  o.max_seconds = 0;
+  o.ema_decay = 1;
+  expect_error([&] { train(task, adam, o); }, {"decay must lie in [0, 1)"});
 }
 
 TEST(Trainer, RefusesAForeignOrCorruptCheckpoint) {

@@ -26,6 +26,9 @@ struct TrainerOptions {
   bool resume = false;             // continue from checkpoint_path
   double max_seconds = 0;          // time budget of this run: it stops mid-epoch so that, with the validation that
                                    // follows, it ends within the budget (estimated from the last validation); 0: none
+  float ema_decay = 0;             // > 0: keep an exponential moving average of the parameters (this decay per
+                                   // step, warmed up as min(decay, (1 + t) / (10 + t))); it is what is validated,
+                                   // kept as best and returned (Marian's exponential smoothing); 0: off
   std::string unit = "ex";         // what the progress rate counts
   bool progress = true;            // false: print nothing
 };
@@ -75,9 +78,9 @@ struct TrainResult {
   std::vector<Validation> history;  // one per epoch of this run
 };
 
-// Trains until the epochs are done, early stopping, the time budget, or Ctrl-C; the model ends with the best parameters seen
-// (those of the best validation; the last ones when nothing was validated). A non-finite loss or gradient norm
-// stops training with attn::Error naming the epoch and step.
+// Trains until the epochs are done, early stopping, the time budget, or Ctrl-C; the model ends with the best
+// parameters seen (those of the best validation; the last ones, or their moving average, when nothing was
+// validated). A non-finite loss or gradient norm stops training with attn::Error naming the epoch and step.
 TrainResult train(TrainTask& task, optim::Optimizer& optimizer, const TrainerOptions& options);
 
 // Where a task keeps the checkpoint of a run that writes the model directory `output_dir`: "<output_dir>.checkpoint".
@@ -85,7 +88,8 @@ std::string checkpoint_path_for(const std::string& output_dir);
 // A short hex digest (64-bit FNV-1a) of the text, for TrainTask::fingerprint.
 std::string digest(std::string_view text);
 
-// The checkpoint file: model parameters ("model.<name>"), best parameters ("best.<name>"), optimizer state
+// The checkpoint file: model parameters ("model.<name>"), best parameters ("best.<name>"), the moving average
+// ("ema.<name>"), optimizer state
 // ("optim.<name>") and, in its metadata, the loop's position and the state of the model's random generators.
 // Exposed for tests and tools.
 struct CheckpointState {

@@ -179,6 +179,7 @@ train::TrainerOptions trainer_options(const TrainConfig& t, const std::string& o
   o.epochs = t.epochs;
   o.patience = t.patience;
   o.max_seconds = t.max_minutes * 60;
+  o.ema_decay = t.ema_decay;
   o.clip_norm = t.clip_norm;
   o.schedule.kind = optim::parse_schedule_kind(t.schedule);
   o.schedule.lr = t.lr;

@@ -46,6 +46,7 @@ void train_fields(T& t, V&& v) {
   v("epochs", t.epochs), v("batch_size", t.batch_size), v("optimizer", t.optimizer), v("lr", t.lr);
   v("weight_decay", t.weight_decay), v("schedule", t.schedule), v("warmup_steps", t.warmup_steps);
   v("clip_norm", t.clip_norm), v("patience", t.patience), v("max_minutes", t.max_minutes);
+  v("ema_decay", t.ema_decay);
   v("valid_fraction", t.valid_fraction), v("seed", t.seed), v("bucket_factor", t.bucket_factor);
 }
 // The lists as generic lambdas, for write_fields and read_fields.
@@ -185,6 +186,8 @@ void validate(const ClassifyConfig& c, const std::string& where) {
   ATTN_CHECK(t.patience >= 0, "{}: train.patience must be >= 0, got {}", where, t.patience);
   ATTN_CHECK(std::isfinite(t.max_minutes) && t.max_minutes >= 0, "{}: train.max_minutes must be >= 0, got {}",
              where, t.max_minutes);
+  ATTN_CHECK(t.ema_decay >= 0 && t.ema_decay < 1, "{}: train.ema_decay must lie in [0, 1), got {}", where,
+             t.ema_decay);
   ATTN_CHECK(t.valid_fraction > 0 && t.valid_fraction < 1, "{}: train.valid_fraction must lie in (0, 1), got {}",
              where, t.valid_fraction);
 }

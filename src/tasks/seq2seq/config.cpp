@@ -32,7 +32,7 @@ void train_fields(T& t, V&& v) {
   v("epochs", t.epochs), v("batch_tokens", t.batch_tokens), v("optimizer", t.optimizer), v("lr", t.lr);
   v("weight_decay", t.weight_decay), v("schedule", t.schedule), v("warmup_steps", t.warmup_steps);
   v("clip_norm", t.clip_norm), v("label_smoothing", t.label_smoothing), v("patience", t.patience);
-  v("max_minutes", t.max_minutes);
+  v("max_minutes", t.max_minutes), v("ema_decay", t.ema_decay);
   v("seed", t.seed), v("max_source_length", t.max_source_length), v("max_target_length", t.max_target_length);
   v("valid_metric", t.valid_metric), v("valid_sentences", t.valid_sentences), v("bucket_factor", t.bucket_factor);
 }
@@ -161,6 +161,7 @@ void validate(const Seq2SeqConfig& c, const std::string& where) {
   ATTN_CHECK(std::isfinite(t.weight_decay) && t.weight_decay >= 0, "{}: train.weight_decay must be >= 0", where);
   ATTN_CHECK(std::isfinite(t.clip_norm) && t.clip_norm >= 0, "{}: train.clip_norm must be >= 0", where);
   ATTN_CHECK(std::isfinite(t.max_minutes) && t.max_minutes >= 0, "{}: train.max_minutes must be >= 0", where);
+  ATTN_CHECK(t.ema_decay >= 0 && t.ema_decay < 1, "{}: train.ema_decay must lie in [0, 1)", where);
   ATTN_CHECK(t.label_smoothing >= 0 && t.label_smoothing < 1, "{}: train.label_smoothing must lie in [0, 1)", where);
   ATTN_CHECK(t.schedule != "inverse_sqrt" || t.warmup_steps >= 1, "{}: the inverse_sqrt schedule needs warmup_steps >= 1",
              where);

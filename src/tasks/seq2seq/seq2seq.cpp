@@ -366,6 +366,7 @@ TrainSummary train_seq2seq(const TrainRequest& r) {
   o.epochs = config.train.epochs;
   o.patience = config.train.patience;
   o.max_seconds = config.train.max_minutes * 60;
+  o.ema_decay = config.train.ema_decay;
   o.clip_norm = config.train.clip_norm;
   o.schedule.kind = optim::parse_schedule_kind(config.train.schedule);
   o.schedule.lr = config.train.lr;

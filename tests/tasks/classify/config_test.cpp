@@ -28,6 +28,8 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   c.preprocess.clean.replace_numbers = true;
   c.train.lr = 0.0125f;
   c.train.seed = 77;
+  c.train.ema_decay = 0.999f;
+  c.train.max_minutes = 2.5;
   c.labels = {"neg", "pos"};
   const json j = to_json(c);
   EXPECT_EQ(j.at("task"), "classify");
@@ -39,6 +41,8 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   EXPECT_EQ(back.model.word_dropout, 0.2f);
   EXPECT_EQ(back.model.word_ngrams, 3);
   EXPECT_EQ(back.model.ngram_buckets, 77);
+  EXPECT_EQ(back.train.ema_decay, 0.999f);
+  EXPECT_EQ(back.train.max_minutes, 2.5);
 }
 
 TEST(ClassifyConfig, PartialFilesOverlayDefaults) {

@@ -57,6 +57,7 @@ struct TrainConfig {
   float clip_norm = 5.0f;   // 0: no clipping
   int64_t patience = 2;     // early stop after this many epochs without a better validation score; 0: never
   double max_minutes = 0;   // time budget of a run (TrainerOptions::max_seconds); 0: none
+  float ema_decay = 0;      // moving average of the parameters (TrainerOptions::ema_decay); 0: off
   double valid_fraction = 0.2;  // held out of the training file when no --valid file is given
   uint64_t seed = 1;
   int64_t bucket_factor = 50;  // length bucketing: sort windows of batch*bucket_factor examples by length

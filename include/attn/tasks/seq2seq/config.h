@@ -47,6 +47,7 @@ struct TrainConfig {
   float label_smoothing = 0.1f;
   int64_t patience = 5;
   double max_minutes = 0;  // time budget of a run (TrainerOptions::max_seconds); 0: none
+  float ema_decay = 0;     // moving average of the parameters (TrainerOptions::ema_decay); 0: off
   uint64_t seed = 1;
   int64_t max_source_length = 128;  // subword tokens; longer sources and targets are cut (counted, warned)
   int64_t max_target_length = 128;
