@@ -9,6 +9,7 @@
 #include "attn/autograd/ops/layer_norm.h"
 #include "attn/autograd/ops/loss.h"
 #include "attn/autograd/ops/matmul.h"
+#include "attn/autograd/ops/pointer_generator.h"
 #include "attn/autograd/ops/reduce.h"
 #include "attn/autograd/ops/shape.h"
 #include "attn/autograd/ops/softmax.h"
@@ -66,6 +67,15 @@ TEST(AutogradOps, Activations) {
   EXPECT_TRUE(gradcheck([](const V& x) { return relu(x[0]); }, {{4, 9}}, 1e-3, 2e-2, 2e-3, -1.0f, -0.1f));
   EXPECT_TRUE(gradcheck([](const V& x) { return gelu(x[0]); }, {{4, 9}}, 1e-2, 2e-2, 2e-3, -3.0f, 3.0f));
   EXPECT_TRUE(gradcheck([](const V& x) { return gelu(x[0], kernels::GeluApprox::kTanh); }, {{3, 5}}));
+}
+
+TEST(AutogradOps, PointerGeneratorLogProbs) {
+  const std::vector<int32_t> ids = {0, 4, 4, 2, 1, 1};  // 3 rows x 2 sources, repeated tokens
+  EXPECT_TRUE(gradcheck(
+      [&](const V& x) { return pointer_generator_log_probs(x[0], sigmoid(x[1]), softmax(x[2], -1), ids); },
+      {{3, 5}, {3, 1}, {3, 2}}));
+  EXPECT_TRUE(gradcheck([&](const V& x) { return pointer_generator_log_probs(x[0], sigmoid(x[1]), softmax(x[2], -1), ids); },
+                        {{3, 5}, {3}, {3, 2}}));
 }
 
 TEST(AutogradOps, SoftmaxOverAnyAxis) {
