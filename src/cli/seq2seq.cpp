@@ -86,6 +86,8 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
                [](C& x) { x.model.share_embeddings = true; });
   c.add_switch(cmd, "--untied-output", "A separate output layer instead of the target embedding",
                [](C& x) { x.model.tie_output = false; });
+  c.add_switch(cmd, "--copy", "transformer: pointer-generator output that can copy source tokens (joint vocabulary)",
+               [](C& x) { x.model.copy = true; });
   c.add(cmd, "--dropout", "Dropout", d.model.dropout, [](C& x, float v) { x.model.dropout = v; })->check(kDropout);
   c.add(cmd, "--subword", "unigram or bpe (SentencePiece), or words", d.subword.kind,
         [](C& x, const std::string& v) { x.subword.kind = v; })

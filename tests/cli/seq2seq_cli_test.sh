@@ -123,6 +123,21 @@ case_transformer_bpe_separate_vocab_summarize() {
   lines out.txt 1
 }
 
+# A summariser that can copy: the pointer-generator trains and decodes through the CLI; --copy with separate
+# vocabularies is refused before training starts.
+case_copy_summarizer() {
+  gen_pairs 120 4 | awk -F'\t' '{ print $1 " und mehr\t" $1 }' >train.tsv
+  run_attn seq2seq train --train train.tsv -o m "${TINY[@]}" --model transformer --copy --share-embeddings \
+    --task summarize --json
+  expect_rc 0
+  has m/config.json '"copy": true'
+  printf 'ein Hund läuft und mehr\n' | "$ATTN" summarize m --beam 3 >out.txt
+  lines out.txt 1
+  run_attn seq2seq train --train train.tsv -o m2 "${TINY[@]}" --model transformer --copy --separate-vocab
+  expect_error "model.copy needs the transformer and a joint vocabulary"
+  [[ ! -e m2 ]] || fail "m2 was created"
+}
+
 case_bad_input_named() {
   gen_pairs 20 5 | cut -f1 >src.txt
   gen_pairs 19 5 | cut -f2 >tgt.txt
@@ -200,7 +215,8 @@ case_ctrl_c_checkpoint_then_resume() {
 
 CASES=(
   help_on_every_command usage_errors_exit_2 translate_file_stdin_nbest_json test_scores_and_output
-  attention_html_svg_json transformer_bpe_separate_vocab_summarize bad_input_named long_inputs_cut_and_warned
+  attention_html_svg_json transformer_bpe_separate_vocab_summarize copy_summarizer bad_input_named
+  long_inputs_cut_and_warned
   output_is_never_clobbered ctrl_c_checkpoint_then_resume
 )
 setup_shared() {

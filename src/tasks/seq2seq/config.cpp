@@ -25,7 +25,7 @@ void model_fields(M& m, V&& v) {
   v("decoder_layers", m.decoder_layers), v("cell", m.cell), v("attention", m.attention), v("heads", m.heads);
   v("ff_dim", m.ff_dim), v("positions", m.positions), v("norm_first", m.norm_first);
   v("share_embeddings", m.share_embeddings), v("tie_output", m.tie_output), v("dropout", m.dropout);
-  v("max_positions", m.max_positions);
+  v("max_positions", m.max_positions), v("copy", m.copy);
 }
 template <class T, class V>
 void train_fields(T& t, V&& v) {
@@ -145,6 +145,8 @@ void validate(const Seq2SeqConfig& c, const std::string& where) {
                m.hidden);
   ATTN_CHECK(!m.share_embeddings || s.joint, "{}: model.share_embeddings needs a joint vocabulary (subword.joint)",
              where);
+  ATTN_CHECK(!m.copy || (s.joint && m.kind == "transformer"),
+             "{}: model.copy needs the transformer and a joint vocabulary (subword.joint)", where);
   ATTN_CHECK(m.dropout >= 0 && m.dropout < 1, "{}: model.dropout must lie in [0, 1), got {}", where, m.dropout);
   at_least("train.epochs", t.epochs, 1);
   at_least("train.batch_tokens", t.batch_tokens, 1);

@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "attn/autograd/ops/linear_cross_entropy.h"
+#include "attn/autograd/ops/matmul.h"
+#include "attn/autograd/ops/shape.h"
 #include "attn/autograd/ops/softmax.h"
 #include "attn/core/error.h"
 #include "attn/text/subword.h"
@@ -42,6 +44,12 @@ Seq2SeqBatch make_batch(const std::vector<const std::vector<int32_t>*>& sources,
     b.target_lengths.push_back(int32_t(t.size() + 1));
   }
   return b;
+}
+
+nn::Var Seq2SeqModel::log_probabilities(const Seq2SeqBatch& batch) {
+  nn::Var states = decoder_states(batch);
+  states = autograd::reshape(states, {batch.batch * batch.target_time, states.size(-1)});
+  return autograd::log_softmax(autograd::linear(states, output_weight(), output_bias()), -1);
 }
 
 nn::Var Seq2SeqModel::loss(const Seq2SeqBatch& batch, float label_smoothing) {

@@ -26,6 +26,8 @@ TEST(Seq2SeqConfig, RoundTripsThroughJson) {
   c.train.max_minutes = 1.5;
   c.train.ema_decay = 0.999f;
   c.decode.beam = 3;
+  c.model.kind = "transformer";
+  c.model.copy = true;
   const json j = to_json(c);
   EXPECT_EQ(j.at("task"), "seq2seq");
   EXPECT_EQ(j.at("purpose"), "summarize");
@@ -33,6 +35,7 @@ TEST(Seq2SeqConfig, RoundTripsThroughJson) {
   EXPECT_EQ(to_json(back), j);
   EXPECT_EQ(back.subword.kind, "bpe");
   EXPECT_EQ(back.model.attention, "luong");
+  EXPECT_TRUE(back.model.copy);
   EXPECT_EQ(back.train.max_source_length, summarize_defaults().train.max_source_length);
   EXPECT_EQ(back.train.ema_decay, 0.999f);
   EXPECT_EQ(back.train.max_minutes, 1.5);
@@ -64,6 +67,8 @@ TEST(Seq2SeqConfig, RejectsWhatItCannotUse) {
   rejects(R"({"model": {"embed_dim": 100, "heads": 8}})", {"multiple of model.heads"});
   rejects(R"({"model": {"share_embeddings": true}, "subword": {"joint": false}})", {"joint vocabulary"});
   rejects(R"({"subword": {"vocab_size": 8}})", {"subword.vocab_size must be >= 16"});
+  rejects(R"({"model": {"copy": true, "kind": "rnn-attn"}})", {"model.copy needs the transformer"});
+  rejects(R"({"model": {"copy": true}, "subword": {"joint": false}})", {"joint vocabulary"});
   rejects(R"({"train": {"ema_decay": 1}})", {"train.ema_decay must lie in [0, 1)"});
   rejects(R"({"train": {"max_minutes": -1}})", {"train.max_minutes must be >= 0"});
   rejects(R"({"train": {"schedule": "inverse_sqrt", "warmup_steps": 0}})", {"needs warmup_steps >= 1"});

@@ -31,6 +31,7 @@ struct ModelConfig {
   bool norm_first = true;                // pre-LN
   bool share_embeddings = false;         // source and target embeddings are one table (needs a joint vocabulary)
   bool tie_output = true;                // the output layer reuses the target embedding
+  bool copy = false;                     // pointer-generator output: copies source tokens (one vocabulary)
   float dropout = 0.1f;
   int64_t max_positions = 1024;  // learned positions: longest sequence
 };

@@ -41,8 +41,12 @@ class Seq2SeqModel : public nn::Module {
   virtual nn::Var output_weight() const = 0;
   virtual nn::Var output_bias() const = 0;
 
-  // Mean cross-entropy per target token (label smoothing applies; padding ignored), shape [].
-  nn::Var loss(const Seq2SeqBatch& batch, float label_smoothing);
+  // Log-probabilities of every target position under teacher forcing, [batch * target_time, target_vocab]
+  // (padding rows included). By default the log-softmax of the output layer.
+  virtual nn::Var log_probabilities(const Seq2SeqBatch& batch);
+  // Mean cross-entropy per target token (label smoothing applies; padding ignored), shape []. By default the
+  // output layer fused with the loss, which never holds the [tokens, vocab] logits.
+  virtual nn::Var loss(const Seq2SeqBatch& batch, float label_smoothing);
 };
 
 std::unique_ptr<Seq2SeqModel> build_model(const ModelConfig& config, int64_t source_vocab, int64_t target_vocab,
