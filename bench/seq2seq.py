@@ -40,7 +40,7 @@ RNN = ["--model", "rnn-attn", "--layers", "1", "--embed-dim", "256", "--hidden",
        "--schedule", "constant", "--warmup", "200", "--dropout", "0.3", "--epochs", "20", "--patience", "4",
        "--max-minutes", "60"]
 SUMMARIZE = ["--model", "transformer", "--task", "summarize", "--epochs", "20", "--patience", "4",
-             "--max-source-length", "256", "--share-embeddings", "--max-minutes", "60"]
+             "--max-source-length", "128", "--share-embeddings", "--copy", "--max-minutes", "60"]
 
 
 def shared_data_dir():
