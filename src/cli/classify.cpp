@@ -271,25 +271,38 @@ int run_predict(const PredictFlags& f) {
   const auto& labels = model.labels();
   auto answer = [&](std::vector<data::TextExample>& chunk) {
     std::vector<std::string> texts;
-    for (auto& e : chunk) texts.push_back(std::move(e.text));
-    for (const auto& p : model.predict_proba(texts)) {
-      const auto top = top_k(p, f.k);
+    std::vector<bool> blank;  // a blank input line gets an empty answer, so answer i is for line i
+    for (auto& e : chunk) {
+      blank.push_back(e.text.empty() && e.label.empty());
+      if (!blank.back()) texts.push_back(std::move(e.text));
+    }
+    const auto probabilities = model.predict_proba(texts);
+    auto p = probabilities.begin();
+    for (bool b : blank) {
+      if (b) {
+        fmt::print("{}\n", f.json ? R"({"labels":[],"probabilities":[]})" : "");
+        continue;
+      }
+      const auto top = top_k(*p, f.k);
       if (f.json) {
         nlohmann::json j = {{"labels", nlohmann::json::array()}, {"probabilities", nlohmann::json::array()}};
         for (size_t c : top) {
           j["labels"].push_back(labels[c]);
-          j["probabilities"].push_back(p[c]);
+          j["probabilities"].push_back((*p)[c]);
         }
         fmt::print("{}\n", j.dump());
       } else {
         std::string line;
-        for (size_t c : top) line += fmt::format("{}{}\t{:.4f}", line.empty() ? "" : "\t", labels[c], p[c]);
+        for (size_t c : top) line += fmt::format("{}{}\t{:.4f}", line.empty() ? "" : "\t", labels[c], (*p)[c]);
         fmt::print("{}\n", line);
       }
+      ++p;
     }
     flush_stdout();  // streaming: each chunk's answers leave at once
   };
-  report_skipped(for_each_chunk(f.input, f.read.options(false), 256, answer));
+  data::TextReadOptions options = f.read.options(false);
+  options.keep_blank = true;
+  report_skipped(for_each_chunk(f.input, options, 256, answer));
   return 0;
 }
 

@@ -3,6 +3,7 @@
 // rather than waiting for a full chunk, so lines typed into stdin are seen as they arrive.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,6 +23,14 @@ class LineReader {
   void unread();                                     // the line next() just returned comes again
   int64_t line_number() const { return line_; }      // 1-based, of the line last returned
   const std::string& name() const { return name_; }  // "<stdin>" or the path
+
+  // Readers that pass over blank lines between records report them here; with keep_blank_lines(true) their line
+  // numbers wait in blank_lines() for a caller that answers every input line.
+  void keep_blank_lines(bool keep) { keep_blank_ = keep; }
+  void passed_blank() {
+    if (keep_blank_) blank_lines_.push_back(line_);
+  }
+  std::deque<int64_t>& blank_lines() { return blank_lines_; }
 
   // Called before a read that would block (a pipe or terminal with nothing to read yet), so that a consumer
   // can answer the lines it has before waiting for more.
@@ -45,6 +54,8 @@ class LineReader {
   int64_t line_ = 0;
   bool sniffed_ = false;  // the first bytes were looked at for gzip's magic number
   bool eof_ = false, started_ = false;
+  bool keep_blank_ = false;
+  std::deque<int64_t> blank_lines_;
 };
 
 }  // namespace attn::data::detail

@@ -62,9 +62,11 @@ bool TableReader::read_row(Row& row) {
 
 bool TableReader::read_tsv_fields(Row& row) {
   std::string_view line;
-  do {
+  for (;;) {
     if (!lines_.next(line)) return false;
-  } while (is_blank(line));
+    if (!is_blank(line)) break;
+    lines_.passed_blank();
+  }
   row.line = lines_.line_number();
   for (;;) {
     const auto* tab = static_cast<const char*>(std::memchr(line.data(), '\t', line.size()));
@@ -80,9 +82,11 @@ bool TableReader::read_tsv_fields(Row& row) {
 // quote, is kept as is. A quoted field runs over line ends; a CRLF inside one becomes "\n".
 bool TableReader::read_csv_fields(Row& row) {
   std::string_view line;
-  do {
+  for (;;) {  // between records; inside a quoted field a blank line is text
     if (!lines_.next(line)) return false;
-  } while (is_blank(line));  // between records; inside a quoted field a blank line is text
+    if (!is_blank(line)) break;
+    lines_.passed_blank();
+  }
   row.line = lines_.line_number();
   enum class State { FieldStart, Unquoted, Quoted, AfterQuote } state = State::FieldStart;
   std::string field;
@@ -293,6 +297,7 @@ bool TableReader::next(TextExample& out) {
       out.text += part;
     }
     out.where = at;
+    out.line = row.line;
     return true;
   }
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "attn/core/error.h"
 #include "data/line_reader.h"
@@ -156,13 +157,17 @@ TextFormat parse_text_format(const std::string& name) {
 
 struct TextExampleStream::Impl {
   Impl(const std::string& path, TextReadOptions opts) : options(std::move(opts)), lines(path) {
+    lines.keep_blank_lines(options.keep_blank);
     format = options.format;
     ATTN_CHECK(format != TextFormat::Folder, "{}: a folder dataset cannot be streamed; read it whole", lines.name());
     if (format == TextFormat::Auto) format = path == "-" ? TextFormat::Auto : format_from_name(path);
     if (format == TextFormat::Auto) {
       std::string_view line;
       bool found = false;
-      while (!found && lines.next(line)) found = !detail::is_blank(line);
+      while (!found && lines.next(line)) {
+        found = !detail::is_blank(line);
+        if (!found) lines.passed_blank();
+      }
       if (found) lines.unread();
       const bool prefixed =
           found && !options.label_prefix.empty() && trim(line).starts_with(std::string_view(options.label_prefix));
@@ -195,7 +200,10 @@ struct TextExampleStream::Impl {
   // A non-blank line that is valid UTF-8, or false at the end.
   bool next_line(std::string_view& line) {
     while (lines.next(line)) {
-      if (detail::is_blank(line)) continue;
+      if (detail::is_blank(line)) {
+        lines.passed_blank();
+        continue;
+      }
       const std::string problem = detail::utf8_problem(line, where());
       if (problem.empty()) return true;
       bad_row(options, report, fmt::format("{}: {}", where(), problem));
@@ -226,6 +234,7 @@ struct TextExampleStream::Impl {
       }
       out.text = rest;
       out.where = where();
+      out.line = lines.line_number();
       return true;
     }
     return false;
@@ -276,16 +285,42 @@ struct TextExampleStream::Impl {
         continue;
       }
       out.where = at;
+      out.line = lines.line_number();
       return true;
     }
     return false;
   }
 
-  bool next(TextExample& out) {
-    const bool got = table ? table->next(out) : format == TextFormat::FastText ? next_fasttext(out) : next_jsonl(out);
-    if (got) ++report.examples;
-    return got;
+  bool read(TextExample& out) {
+    return table ? table->next(out) : format == TextFormat::FastText ? next_fasttext(out) : next_jsonl(out);
   }
+
+  bool next(TextExample& out) {
+    if (!options.keep_blank) {
+      const bool got = read(out);
+      if (got) ++report.examples;
+      return got;
+    }
+    // The next record is read first: blank lines passed over before it come out ahead of it, in line order.
+    if (!held && !ended) {
+      held.emplace();
+      if (!read(*held)) held.reset(), ended = true;
+    }
+    auto& blanks = lines.blank_lines();
+    if (!blanks.empty() && (!held || blanks.front() < held->line)) {
+      out = TextExample{"", "", fmt::format("{}:{}", lines.name(), blanks.front()), blanks.front()};
+      blanks.pop_front();
+      return true;
+    }
+    if (!held) return false;
+    out = std::move(*held);
+    held.reset();
+    ++report.examples;
+    return true;
+  }
+
+  std::optional<TextExample> held;  // keep_blank: the record read ahead of the blank lines before it
+  bool ended = false;
 
   TextReadOptions options;
   TextFormat format;

@@ -164,12 +164,13 @@ case_predict_top_k_from_file_and_stdin() {
 }
 
 case_predict_batches_keep_order() {
-  # More lines than one batch (256): answers stay in input order.
-  awk 'BEGIN { for (i = 0; i < 700; i++) print (i % 2 ? "awful hate bad" : "great love good") }' >many.txt
+  # More lines than one batch (256), blank lines among them: answer i is for line i, blank for a blank line.
+  awk 'BEGIN { for (i = 0; i < 700; i++) print (i % 7 == 3 ? "" : i % 2 ? "awful hate bad" : "great love good") }' >many.txt
   run_attn classify predict "$MODEL" many.txt
   expect_rc 0
   lines out.txt 700
-  cut -f1 out.txt | awk '$1 != (NR % 2 ? "pos" : "neg") { exit 1 }' || fail "answers out of order"
+  cut -f1 out.txt | awk '$1 != ((NR - 1) % 7 == 3 ? "" : NR % 2 ? "pos" : "neg") { exit 1 }' ||
+    fail "answers out of order or off their lines"
 }
 
 case_predict_streams_before_stdin_closes() {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "data/text_files.h"
@@ -249,6 +250,43 @@ TEST(TextDataset, AutoFormatFromNameAndContent) {
 
   EXPECT_EQ(parse_text_format("FastText"), TextFormat::FastText);
   expect_error([] { parse_text_format("xml"); }, {"unknown text format 'xml'", "csv"});
+}
+
+// Input answered line by line keeps its blank lines as empty examples in their places, in every line format,
+// before the first record, between records and at the end; the line numbers say where each came from.
+TEST(TextDataset, KeepBlankLinesInTheirPlaces) {
+  TempDir dir;
+  TextReadOptions keep;
+  keep.require_label = false;
+  keep.keep_blank = true;
+  struct Case {
+    const char* name;
+    std::string body;
+    std::vector<std::string> texts;  // "" for a blank line
+  };
+  const std::vector<Case> cases = {
+      {"plain.txt", "\n\nfirst text\n\nsecond\nthird\n\n", {"", "", "first text", "", "second", "third", ""}},
+      {"labelled.ft", "\n__label__a one\n\n\n__label__b two\n", {"", "one", "", "", "two"}},
+      {"table.tsv", "text\n\nalpha\n \nbeta\n", {"", "alpha", "", "beta"}},
+      {"table.csv", "text\nalpha\n\n\"multi\n\nline\"\n\n", {"alpha", "", "multi\n\nline", ""}},
+      {"rows.jsonl", "{\"text\": \"j1\"}\n\n{\"text\": \"j2\"}\n", {"j1", "", "j2"}},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir.file(c.name);
+    write_text(path, c.body);
+    TextExampleStream stream(path, keep);
+    std::vector<std::string> texts;
+    std::vector<int64_t> lines;
+    TextExample e;
+    while (stream.next(e)) texts.push_back(e.text), lines.push_back(e.line);
+    EXPECT_EQ(texts, c.texts) << c.name;
+    EXPECT_TRUE(std::is_sorted(lines.begin(), lines.end())) << c.name;
+    TextReadOptions skip = keep;
+    skip.keep_blank = false;
+    EXPECT_EQ(read(path, skip).size(),
+              size_t(std::count_if(c.texts.begin(), c.texts.end(), [](const auto& t) { return !t.empty(); })))
+        << c.name << ": without keep_blank, blank lines are skipped";
+  }
 }
 
 TEST(TextDataset, GzipInput) {

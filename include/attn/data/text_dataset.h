@@ -15,6 +15,7 @@ struct TextExample {
   std::string text;
   std::string label;  // empty when unlabeled
   std::string where;  // "file:line" (the record's first line), or the file's path for Folder, for messages
+  int64_t line = 0;   // the record's first line (0 for Folder)
 };
 
 enum class TextFormat { Auto, Csv, Tsv, FastText, Jsonl, Folder };
@@ -40,6 +41,9 @@ struct TextReadOptions {
   std::optional<bool> header;
   bool require_label = true;  // false for predict input: bare text lines, or tables without a label column
   bool skip_bad = false;      // rows with invalid UTF-8 / wrong shape / no label are skipped and counted
+  // Streams only, for input that is answered line by line: a blank line between records is an example with empty
+  // text and no label, in its place, instead of being skipped.
+  bool keep_blank = false;
   std::string label_prefix = "__label__";
   std::string json_text_key = "text", json_label_key = "label";
 };
