@@ -37,8 +37,8 @@ THREADS = 2
 # Training flags per model (the defaults of `attn seq2seq train` where not given).
 TRANSFORMER = ["--model", "transformer", "--epochs", "30", "--patience", "6", "--max-minutes", "58"]
 RNN = ["--model", "rnn-attn", "--layers", "1", "--embed-dim", "256", "--hidden", "512", "--lr", "1e-3",
-       "--schedule", "constant", "--warmup", "200", "--dropout", "0.3", "--epochs", "20", "--patience", "4",
-       "--max-minutes", "60"]
+       "--untied-output", "--schedule", "constant", "--warmup", "200", "--dropout", "0.3", "--epochs", "20",
+       "--patience", "4", "--max-minutes", "60"]
 SUMMARIZE = ["--model", "transformer", "--task", "summarize", "--epochs", "20", "--patience", "4",
              "--max-source-length", "128", "--share-embeddings", "--copy", "--max-minutes", "60"]
 
