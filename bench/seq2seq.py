@@ -5,7 +5,7 @@ Quality (full run; the CLI `attn seq2seq train/test` on data from $ATTN_SHARED_D
   Multi30k German->English (train 29k, validation 1,014, test2016 1,000): test BLEU (sacreBLEU's default, as
   `attn seq2seq test` computes it, beam 5) and training wall time, for `transformer` and `rnn-attn`, against
   the issue's targets (BLEU 36 in <= 60 minutes; 30);
-  AESLC subject lines (body -> subject, references @ann0): ROUGE-1/2/L of `transformer --task summarize`
+  AESLC subject lines (body -> subject, references @ann0): ROUGE-1/2/L of `transformer --task summarize --copy`
   against the lead-sentence baseline (the body's first sentence) scored by `attn seq2seq score`.
 Speed (side by side in one run, 2 threads): rnn-attn training target tokens/s (GRU + Bahdanau, 256/256,
   vocabularies of 8000, B 64, S = T = 20) against PyTorch's reference model, and beam-5 decoding sentences/s
