@@ -68,9 +68,9 @@ def data_sets(data):
         DataSet("chnsenticorp", os.path.join(data, "chnsenticorp", "train.tsv.gz"),
                 os.path.join(data, "chnsenticorp", "dev.tsv"), [],
                 ["-wordNgrams", "3", "-epoch", "10", "-lr", "0.5"],
-                ["--model", "bilstm-attn", "--max-length", "256", "--embed-dim", "128", "--hidden", "128",
-                 "--dropout", "0.5", "--embed-dropout", "0.2", "--epochs", "5", "--patience", "0", "--lr", "2e-3",
-                 "--batch-size", "32", "--valid-fraction", "0.1"],
+                ["--model", "bilstm-attn", "--tokenizer", "sentencepiece", "--max-length", "256", "--embed-dim",
+                 "128", "--hidden", "128", "--dropout", "0.5", "--embed-dropout", "0.2", "--epochs", "5",
+                 "--patience", "0", "--lr", "2e-3", "--batch-size", "32", "--valid-fraction", "0.1"],
                 92.5),
     ]
 
