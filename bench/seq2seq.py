@@ -69,15 +69,16 @@ def run_cli(args, timeout):
     return p.stdout, time.monotonic() - t0
 
 
-def train_and_test(name, train_args, test_args, work, timeout):
-    """Trains a model directory and scores it -> (metrics dict, training seconds) or (None, None)."""
+def train_and_test(name, train_args, test_args, work, timeout, beam=5):
+    """Trains a model directory and scores it -> (metrics dict, training seconds) or (None, None). The training's
+    epoch lines are logged (run_cli keeps them)."""
     model = os.path.join(work, name)
     harness.wait_quiet("attn seq2seq train " + name)
     log("# %s: attn seq2seq train %s" % (name, " ".join(train_args)))
-    r = run_cli(["seq2seq", "train", "-o", model, "-q"] + train_args, timeout)
+    r = run_cli(["seq2seq", "train", "-o", model] + train_args, timeout)
     if not r:
         return None, None
-    t = run_cli(["seq2seq", "test", model, "--json", "--beam", "5"] + test_args, 3600)
+    t = run_cli(["seq2seq", "test", model, "--json", "--beam", str(beam)] + test_args, 3600)
     if not t:
         return None, r[1]
     metrics = json.loads(t[0])
@@ -187,7 +188,8 @@ def main():
         if not quick and "aeslc" in parts:
             paths, lead, refs = aeslc(data)
             metrics, seconds = train_and_test("aeslc_transformer", ["--train", paths["train"], "--valid", paths["dev"]] +
-                                              SUMMARIZE, ["--tsv", paths["test"], "--beam", "4"], work, 4 * 3600)
+                                              SUMMARIZE, ["--tsv", paths["test"], "--no-repeat-ngram", "2"], work, 4 * 3600,
+                                              beam=4)
             baseline = run_cli(["seq2seq", "score", lead, refs, "--json"], 600)
             base = json.loads(baseline[0]) if baseline else {}
             ok = metrics is not None and bool(base)

@@ -171,6 +171,9 @@ struct DecodeFlags {
         ->check(kAtLeast1);
     decode.add(cmd, "--min-length", "Output tokens at least", d.min_length, [](D& x, int64_t v) { x.min_length = v; })
         ->check(kAtLeast0);
+    decode.add(cmd, "--no-repeat-ngram", "No n-gram of this many tokens twice in an output (0: off)",
+               d.no_repeat_ngram, [](D& x, int64_t v) { x.no_repeat_ngram = v; })
+        ->check(kAtLeast0);
     cmd->add_option("--batch-size", batch_size, "Sentences decoded together")->check(kAtLeast1)->capture_default_str();
   }
 

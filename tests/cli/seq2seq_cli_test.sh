@@ -54,6 +54,8 @@ case_usage_errors_exit_2() {
   expect_usage_error "--model"
   run_attn translate "$MODEL" --beam 0
   expect_usage_error "--beam" ">= 1"
+  run_attn translate "$MODEL" --no-repeat-ngram -1
+  expect_usage_error "--no-repeat-ngram"
   run_attn seq2seq test "$MODEL"
   expect_usage_error "--src and --ref"
 }
@@ -73,6 +75,11 @@ case_translate_file_stdin_nbest_json() {
   has out.txt '"scores"'
   run_attn translate "$MODEL" in.txt --beam 2 --n-best 3
   expect_error "--n-best 3" "--beam 2"
+  run_attn translate "$MODEL" in.txt --no-repeat-ngram 1 --max-length 12
+  expect_rc 0
+  lines out.txt 3
+  awk '{ delete seen; for (i = 1; i <= NF; i++) if (seen[$i]++) exit 1 }' out.txt ||
+    fail "--no-repeat-ngram 1 repeated a word"
   run_attn summarize "$MODEL" in.txt --max-length 2
   expect_rc 0
   awk -F' ' 'NF > 2 { exit 1 }' out.txt || fail "--max-length 2 gave a longer output"

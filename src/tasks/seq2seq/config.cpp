@@ -39,7 +39,7 @@ void train_fields(T& t, V&& v) {
 template <class D, class V>
 void decode_fields(D& d, V&& v) {
   v("beam", d.beam), v("length_penalty", d.length_penalty), v("max_length_ratio", d.max_length_ratio);
-  v("max_length", d.max_length), v("min_length", d.min_length);
+  v("max_length", d.max_length), v("min_length", d.min_length), v("no_repeat_ngram", d.no_repeat_ngram);
 }
 
 template <class S, class Fields>
@@ -170,6 +170,7 @@ void validate(const Seq2SeqConfig& c, const std::string& where) {
   at_least("decode.beam", d.beam, 1);
   at_least("decode.max_length", d.max_length, 1);
   at_least("decode.min_length", d.min_length, 0);
+  at_least("decode.no_repeat_ngram", d.no_repeat_ngram, 0);
   ATTN_CHECK(std::isfinite(d.length_penalty) && d.length_penalty >= 0, "{}: decode.length_penalty must be >= 0", where);
   ATTN_CHECK(std::isfinite(d.max_length_ratio) && d.max_length_ratio >= 0, "{}: decode.max_length_ratio must be >= 0",
              where);

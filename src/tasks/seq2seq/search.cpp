@@ -39,6 +39,7 @@ struct Sentence {
   int64_t first_row = 0, rows = 0;  // in the decoder's current rows
   std::vector<Candidate> heap;      // the step's best candidates; after selection, the kept beams, best first
   std::vector<Finished> finished;   // best first (ties: earlier first), at most beam_size
+  std::vector<int32_t> history, banned;  // scratch: a row's tokens so far, and the tokens it may not take
   bool invalid = false;             // saw a value that is not a log-probability
   bool done = false;
 };
@@ -58,20 +59,30 @@ void check_options(std::span<const int64_t> source_lengths, const SearchOptions&
   ATTN_CHECK(o.max_length_extra >= 0, "beam search: max_length_extra must be >= 0, got {}", o.max_length_extra);
   ATTN_CHECK(o.max_length >= 1, "beam search: max_length must be >= 1, got {}", o.max_length);
   ATTN_CHECK(o.min_length >= 0, "beam search: min_length must be >= 0, got {}", o.min_length);
+  ATTN_CHECK(o.no_repeat_ngram >= 0, "beam search: no_repeat_ngram must be >= 0, got {}", o.no_repeat_ngram);
   for (size_t i = 0; i < source_lengths.size(); ++i) {
     ATTN_CHECK(source_lengths[i] >= 0, "beam search: source_lengths[{}] = {} is negative", i, source_lengths[i]);
   }
 }
 
+// Appends to `banned` the tokens that would end an n-gram already in `history` (the row's tokens so far).
+void repeated_ngram_ends(const std::vector<int32_t>& history, int n, std::vector<int32_t>& banned) {
+  const auto length = static_cast<int64_t>(history.size()), prefix = static_cast<int64_t>(n) - 1;
+  for (int64_t k = 0; k + n <= length; ++k) {  // the n-gram history[k, k + n) against the last n - 1 tokens
+    if (std::equal(history.begin() + k, history.begin() + k + prefix, history.end() - prefix))
+      banned.push_back(history[static_cast<size_t>(k + prefix)]);
+  }
+}
+
 // Pushes into `heap` (a heap whose front is the worst of at most `want`) the candidates of one beam that beat it.
 // Values are scanned in blocks: one vectorisable pass finds whether any beats the current worst (and whether any
-// is not a log-probability); most blocks stop there. `forbidden` is a token never taken (-1: none).
-void scan_beam(const float* logp, int64_t vocab, float cumulative, int64_t index_base, int64_t forbidden,
+// is not a log-probability); most blocks stop there. `banned` (sorted) are tokens never taken.
+void scan_beam(const float* logp, int64_t vocab, float cumulative, int64_t index_base, std::span<const int32_t> banned,
                size_t want, std::vector<Candidate>& heap, bool& invalid) {
   float worst = heap.size() == want ? heap.front().score : kNegInf;
   auto consider = [&](int64_t token) {
     const float s = cumulative + logp[token];
-    if (!(s > worst) || token == forbidden) return;
+    if (!(s > worst) || std::binary_search(banned.begin(), banned.end(), static_cast<int32_t>(token))) return;
     if (heap.size() == want) {
       std::pop_heap(heap.begin(), heap.end(), better);
       heap.back() = {s, index_base + token};
@@ -204,7 +215,18 @@ std::vector<std::vector<Hypothesis>> beam_search(StepDecoder& decoder, std::span
       s.heap.clear();
       for (int64_t i = 0; i < s.rows; ++i) {
         const int64_t r = s.first_row + i;
-        scan_beam(lp + r * vocab, vocab, row_score[static_cast<size_t>(r)], i * vocab, forbidden, want, s.heap,
+        s.banned.clear();
+        if (forbidden >= 0) s.banned.push_back(static_cast<int32_t>(forbidden));
+        if (options.no_repeat_ngram > 0 && step >= options.no_repeat_ngram) {
+          s.history.clear();
+          for (int64_t node = base + r; node_parent[static_cast<size_t>(node)] >= 0;
+               node = node_parent[static_cast<size_t>(node)])
+            s.history.push_back(node_token[static_cast<size_t>(node)]);
+          std::reverse(s.history.begin(), s.history.end());
+          repeated_ngram_ends(s.history, options.no_repeat_ngram, s.banned);
+        }
+        std::sort(s.banned.begin(), s.banned.end());
+        scan_beam(lp + r * vocab, vocab, row_score[static_cast<size_t>(r)], i * vocab, s.banned, want, s.heap,
                   s.invalid);
       }
       if (s.invalid) continue;  // reported below
@@ -225,7 +247,15 @@ std::vector<std::vector<Hypothesis>> beam_search(StepDecoder& decoder, std::span
         if (kept == beam) break;
       }
       s.heap.resize(kept);
-      if (at_limit) {
+      if (kept == 0) {  // every continuation is eos or banned: the rows end here, incomplete, if none finished
+        const bool none_finished = s.finished.empty();
+        for (int64_t i = 0; step > 0 && none_finished && i < s.rows; ++i) {
+          const auto r = static_cast<size_t>(base + s.first_row + i);
+          offer(s, {normalized(row_score[r - base], step, alpha), row_score[r - base], node_parent[r],
+                    node_token[r], static_cast<int32_t>(step), false}, beam);
+        }
+        s.done = true;
+      } else if (at_limit) {
         s.done = true;
       } else if (s.finished.size() == beam) {
         const float best = s.heap.front().score;

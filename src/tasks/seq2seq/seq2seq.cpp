@@ -105,6 +105,7 @@ SearchOptions search_options(const DecodeConfig& d, int64_t n_best, bool attenti
   o.max_length_ratio = d.max_length_ratio;
   o.max_length = int(d.max_length);
   o.min_length = int(d.min_length);
+  o.no_repeat_ngram = int(d.no_repeat_ngram);
   o.stopping = Stopping::kEarly;  // beam_size finished hypotheses end a sentence, as fairseq and Marian do
   o.keep_attention = attention;
   return o;

@@ -26,6 +26,7 @@ TEST(Seq2SeqConfig, RoundTripsThroughJson) {
   c.train.max_minutes = 1.5;
   c.train.ema_decay = 0.999f;
   c.decode.beam = 3;
+  c.decode.no_repeat_ngram = 3;
   c.model.kind = "transformer";
   c.model.copy = true;
   const json j = to_json(c);
@@ -40,6 +41,7 @@ TEST(Seq2SeqConfig, RoundTripsThroughJson) {
   EXPECT_EQ(back.train.ema_decay, 0.999f);
   EXPECT_EQ(back.train.max_minutes, 1.5);
   EXPECT_EQ(back.decode.beam, 3);
+  EXPECT_EQ(back.decode.no_repeat_ngram, 3);
 }
 
 TEST(Seq2SeqConfig, PartialFilesOverlayDefaults) {
@@ -73,6 +75,7 @@ TEST(Seq2SeqConfig, RejectsWhatItCannotUse) {
   rejects(R"({"train": {"max_minutes": -1}})", {"train.max_minutes must be >= 0"});
   rejects(R"({"train": {"schedule": "inverse_sqrt", "warmup_steps": 0}})", {"needs warmup_steps >= 1"});
   rejects(R"({"decode": {"beam": 0}})", {"decode.beam must be >= 1"});
+  rejects(R"({"decode": {"no_repeat_ngram": -1}})", {"decode.no_repeat_ngram must be >= 0"});
 }
 
 }  // namespace

@@ -170,6 +170,25 @@ Hypothesis replayed(const ToyModel& m, int64_t sentence, const Tokens& tokens, b
   return h;
 }
 
+// Whether tokens + [v] ends with an n-gram that occurs earlier in it.
+bool repeats_ngram(const Tokens& tokens, int32_t v, int n) {
+  Tokens seq = tokens;
+  seq.push_back(v);
+  const auto last = static_cast<int64_t>(seq.size()) - n;
+  for (int64_t k = 0; k < last; ++k) {
+    if (std::equal(seq.begin() + k, seq.begin() + k + n, seq.begin() + last)) return true;
+  }
+  return false;
+}
+
+bool has_repeated_ngram(const Tokens& tokens, int n) {
+  for (size_t end = 0; end < tokens.size(); ++end) {
+    const Tokens before(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(end));
+    if (repeats_ngram(before, tokens[end], n)) return true;
+  }
+  return false;
+}
+
 // Plain beam search for one sentence: full candidate lists, stable sorts, every finished hypothesis kept. With
 // run_to_limit it ignores options.stopping and only stops at the length limit.
 std::vector<Hypothesis> reference_beam(const ToyModel& m, int64_t sentence, int64_t source_length,
@@ -203,6 +222,7 @@ std::vector<Hypothesis> reference_beam(const ToyModel& m, int64_t sentence, int6
       const auto lp = m.log_probs(sentence, fed_of(live[i].tokens, live[i].tokens.size()));
       for (int32_t v = 0; v < static_cast<int32_t>(lp.size()); ++v) {
         if (v == kEos && step < o.min_length) continue;
+        if (v != kEos && o.no_repeat_ngram > 0 && repeats_ngram(live[i].tokens, v, o.no_repeat_ngram)) continue;
         cands.push_back({live[i].sum + lp[static_cast<size_t>(v)], i, v});
       }
     }
@@ -219,6 +239,13 @@ std::vector<Hypothesis> reference_beam(const ToyModel& m, int64_t sentence, int6
       if (at_limit) finish(tokens, c.sum, step + 1, false);
       next.push_back({tokens, c.sum});
       if (next.size() == k) break;
+    }
+    if (next.empty()) {  // nothing may follow: the live beams end here, incomplete, unless one finished
+      const bool none_finished = finished.empty();
+      for (size_t i = 0; step > 0 && none_finished && i < live.size(); ++i) {
+        finish(live[i].tokens, live[i].sum, step, false);
+      }
+      break;
     }
     if (at_limit) break;
     live = std::move(next);
@@ -341,17 +368,22 @@ TEST(SearchBeam, MatchesReferenceBeamSearch) {
     o.max_length_ratio = trial % 4 == 1 ? 0.8f : 0.0f;
     o.max_length_extra = static_cast<int>(random_int(0, 4));
     o.stopping = trial % 3 == 2 ? Stopping::kEarly : Stopping::kBound;
+    o.no_repeat_ngram = trial % 2 == 0 ? static_cast<int>(random_int(1, 3)) : 0;
     const auto sources = random_sources(random_int(1, 5));
     ToyDecoder decoder(m, sources);
     const auto got = beam_search(decoder, sources, o);
     ASSERT_EQ(got.size(), sources.size());
     for (size_t b = 0; b < sources.size(); ++b) {
       const auto sentence = static_cast<int64_t>(b);
-      const std::string where = "trial " + std::to_string(trial) + " sentence " + std::to_string(b);
+      const std::string where = "trial " + std::to_string(trial) + " sentence " + std::to_string(b) +
+                                " no_repeat_ngram " + std::to_string(o.no_repeat_ngram);
       // Stopping::kBound must give what searching on to the limit gives.
       expect_same(got[b], reference_beam(m, sentence, sources[b], o, o.stopping == Stopping::kBound), where);
       for (const auto& h : got[b]) {
         expect_same({h}, {replayed(m, sentence, h.tokens, h.complete, o.length_penalty)}, where + " replayed");
+        if (o.no_repeat_ngram > 0) {
+          EXPECT_FALSE(has_repeated_ngram(h.tokens, o.no_repeat_ngram)) << where;
+        }
       }
     }
   }

@@ -63,6 +63,7 @@ struct DecodeConfig {
   float max_length_ratio = 1.5f;  // 0: only max_length applies
   int64_t max_length = 256;
   int64_t min_length = 0;
+  int64_t no_repeat_ngram = 0;  // > 0: no n-gram of this many tokens occurs twice in an output
 };
 
 struct Seq2SeqConfig {

@@ -50,6 +50,10 @@ struct SearchOptions {
   int max_length_extra = 10;
   int max_length = 256;         // hard cap on target tokens (eos excluded)
   int min_length = 0;           // eos forbidden before this many tokens
+  // > 0: no n-gram of this many tokens occurs twice in an output (fairseq's --no-repeat-ngram-size): a token that
+  // would repeat one is never taken. A hypothesis left with no allowed token ends there, incomplete, unless the
+  // sentence already has a finished one.
+  int no_repeat_ngram = 0;
   Stopping stopping = Stopping::kBound;
   bool keep_attention = false;  // collect each hypothesis' attention rows
 };
