@@ -250,9 +250,10 @@ std::vector<std::vector<Hypothesis>> beam_search(StepDecoder& decoder, std::span
       if (kept == 0) {  // every continuation is eos or banned: the rows end here, incomplete, if none finished
         const bool none_finished = s.finished.empty();
         for (int64_t i = 0; step > 0 && none_finished && i < s.rows; ++i) {
-          const auto r = static_cast<size_t>(base + s.first_row + i);
-          offer(s, {normalized(row_score[r - base], step, alpha), row_score[r - base], node_parent[r],
-                    node_token[r], static_cast<int32_t>(step), false}, beam);
+          const float sum = row_score[static_cast<size_t>(s.first_row + i)];
+          const auto node = static_cast<size_t>(base + s.first_row + i);  // fed the row's last token
+          offer(s, {normalized(sum, step, alpha), sum, node_parent[node], node_token[node], static_cast<int32_t>(step),
+                    false}, beam);
         }
         s.done = true;
       } else if (at_limit) {
