@@ -90,7 +90,7 @@ void gelu_backward(int64_t n, const float* x, const float* dy, float* dx, GeluAp
     // d/dx [x Phi(x)] = Phi(x) + x phi(x)
     cpu::map2(n, x, dy, dx, [](Vec v, Vec g) {
       const Vec xc = clamp(v);
-      const Vec pdf = Vec::set1(kInvSqrt2Pi) * cpu::exp(Vec::set1(-0.5f) * xc * xc);
+      const Vec pdf = Vec::set1(kInvSqrt2Pi) * cpu::exp_no_overflow(Vec::set1(-0.5f) * xc * xc);
       return g * cpu::fma(xc, pdf, cpu::normal_cdf(v));
     });
   }

@@ -197,7 +197,7 @@ void forward_block(const Head& h, int64_t head_index, const float* q, const floa
       const Vec vc = Vec::set1(c), shift = Vec::set1(-m[r] * c);
       Vec sum = Vec::zero();
       for (int64_t j = 0; j < width; j += kLanes) {
-        Vec p = cpu::exp2(cpu::fma(Vec::load(sr + j), vc, shift));
+        Vec p = cpu::exp2_no_overflow(cpu::fma(Vec::load(sr + j), vc, shift));
         p.store(sr + j);
         sum = sum + p;
       }
@@ -260,7 +260,7 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
       // has lse = -inf, a shift of -inf and so P = 0.
       const float* shift = neg_lse2 + q0;
       small_gemm(int(rows), int(width), int(dim), q + q0 * dim, dim, 1, kt + k0 * dim, kBlockK, p, kBlockK, false,
-                 [&](int r, int, Vec s) { return cpu::exp2(cpu::fma(s, vc, Vec::set1(shift[r]))); });
+                 [&](int r, int, Vec s) { return cpu::exp2_no_overflow(cpu::fma(s, vc, Vec::set1(shift[r]))); });
       mask_block(h, q0, rows, k0, width, p, kBlockK, 0.0f);
       // dS = P (dO V^T - delta), likewise fused into the dP product.
       const float* d = delta + q0;

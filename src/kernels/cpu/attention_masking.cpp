@@ -37,14 +37,14 @@ void softmax_row(const float* x, int64_t n, float* y) {
   Vec acc = Vec::zero();
   int64_t t = 0;
   for (; t + kLanes <= n; t += kLanes) {
-    Vec e = cpu::exp(Vec::load(x + t) - vmax);
+    Vec e = cpu::exp_no_overflow(Vec::load(x + t) - vmax);
     e.store(y + t);
     acc = acc + e;
   }
   if (t < n) {
     const int m = static_cast<int>(n - t);
     // The fill of -inf makes the padding lanes exp(-inf) = 0.
-    Vec e = cpu::exp(Vec::load_partial(x + t, m, -std::numeric_limits<float>::infinity()) - vmax);
+    Vec e = cpu::exp_no_overflow(Vec::load_partial(x + t, m, -std::numeric_limits<float>::infinity()) - vmax);
     e.store_partial(y + t, m);
     acc = acc + e;
   }

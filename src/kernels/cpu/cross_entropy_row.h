@@ -44,13 +44,13 @@ inline float row_sum_exp(const float* x, int64_t n, float m, const float* pf) {
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
     for (int l = 0; l < 2 * kLanes; l += kLineFloats) prefetch(pf + i + l);
-    s0 = s0 + cpu::exp(Vec::load(x + i) - vm);
-    s1 = s1 + cpu::exp(Vec::load(x + i + kLanes) - vm);
+    s0 = s0 + cpu::exp_no_overflow(Vec::load(x + i) - vm);
+    s1 = s1 + cpu::exp_no_overflow(Vec::load(x + i + kLanes) - vm);
   }
   for (int64_t j = i; j < n; j += kLineFloats) prefetch(pf + j);
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    s0 = s0 + cpu::exp(load_n(x + i, cnt, -kInf) - vm);
+    s0 = s0 + cpu::exp_no_overflow(load_n(x + i, cnt, -kInf) - vm);
   }
   return (s0 + s1).reduce_add();
 }
@@ -78,7 +78,7 @@ inline void row_grad(const float* x, float* d, int64_t classes, int32_t target, 
   const Vec vl = Vec::set1(lse), vg = Vec::set1(g), voff = Vec::set1(-g * eps / float(classes));
   const float hit = g * (1.0f - eps);
   write_row<kStream>(d, classes, [&](int64_t i, int cnt) {
-    Vec v = fma(cpu::exp(load_n(x + i, cnt) - vl), vg, voff);  // x - lse <= 0 but for rounding
+    Vec v = fma(cpu::exp_no_overflow(load_n(x + i, cnt) - vl), vg, voff);  // x - lse <= 0 but for rounding
     if (target >= i && target < i + cnt) {  // once per row: patch the target's lane through memory
       alignas(64) float a[kLanes];
       v.store(a);

@@ -163,7 +163,7 @@ void bce_with_logits_forward(const float* x, const float* y, const float* pos_we
   const Vec one = Vec::set1(1.0f);
   reduce_loss(rows * cols, pos_weight, cols, reduction, loss, [&](int64_t i, int cnt, Vec pw) {
     const Vec xv = load(x + i, cnt), yv = load(y + i, cnt);
-    const Vec l1p = log1p_unit(cpu::exp(Vec::zero() - cpu::abs(xv)));
+    const Vec l1p = log1p_unit(cpu::exp_no_overflow(Vec::zero() - cpu::abs(xv)));
     const Vec base = fnma(xv, yv, max(xv, Vec::zero())) + l1p;
     const Vec sp = max(Vec::zero() - xv, Vec::zero()) + l1p;
     return fma((pw - one) * yv, sp, base);
@@ -179,7 +179,7 @@ void bce_with_logits_backward(const float* x, const float* y, const float* pos_w
   cpu::parallel_for(n, 1, [&](int64_t begin, int64_t end) {
     sweep(begin, end, pos_weight, cols, [&](int64_t i, int cnt, Vec pw) {
       const Vec xv = load(x + i, cnt), yv = load(y + i, cnt), g = upstream(dloss, reduction, g0, i, cnt);
-      const Vec e = cpu::exp(Vec::zero() - cpu::abs(xv));  // e^-|x| in (0, 1]: no overflow either side
+      const Vec e = cpu::exp_no_overflow(Vec::zero() - cpu::abs(xv));  // e^-|x| in (0, 1]: no overflow either side
       if (dx) {
         const Vec r = one / (one + e), er = e * r;                        // sigmoid(|x|), sigmoid(-|x|)
         const Vec sig_pos = cpu::select_greater(xv, Vec::zero(), r, er);  // sigmoid(x)

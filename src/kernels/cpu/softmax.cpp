@@ -102,8 +102,8 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const flo
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
     prefetch_step(pf + i);
     if (pw) prefetch_write_step(pw + i);
-    Vec a = cpu::exp(Vec::load(x + i) - vm);
-    Vec b = cpu::exp(Vec::load(x + i + kLanes) - vm);
+    Vec a = cpu::exp_no_overflow(Vec::load(x + i) - vm);
+    Vec b = cpu::exp_no_overflow(Vec::load(x + i + kLanes) - vm);
     if constexpr (kStore) {
       a.store(e + i);
       b.store(e + i + kLanes);
@@ -114,7 +114,7 @@ inline float row_sum_exp(const float* x, int64_t n, float m, float* e, const flo
   prefetch_rest(pf, i, n);
   for (; i < n; i += kLanes) {
     const int cnt = int(std::min<int64_t>(kLanes, n - i));
-    Vec a = cpu::exp(load_n(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
+    Vec a = cpu::exp_no_overflow(load_n(x + i, cnt, -kInf) - vm);  // exp(-inf) = 0 keeps the sum exact
     if constexpr (kStore) store_n(e + i, a, cnt);
     s0 = s0 + a;
   }
@@ -168,8 +168,8 @@ void softmax_backward_row(const float* y, const float* dy, float* dx, int64_t n)
   write_row<kStream>(dx, n, [&](int64_t i, int cnt) { return load_n(y + i, cnt) * (load_n(dy + i, cnt) - s); });
 }
 
-// y < -FLT_MAX is y == -inf: those entries neither give nor get gradient. y is a log-probability, <= 0, so
-// exp_nonpos serves (the clamp only guards against rounding; min's operand order keeps NaN a NaN).
+// y < -FLT_MAX is y == -inf: those entries neither give nor get gradient. y is a log-probability, <= 0 up to
+// rounding, so exp_no_overflow serves.
 template <bool kStream>
 void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_t n) {
   const Vec lowest = Vec::set1(-FLT_MAX);
@@ -186,7 +186,7 @@ void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_
   const Vec s = Vec::set1((s0 + s1).reduce_add());
   write_row<kStream>(dx, n, [&](int64_t i, int cnt) {
     const Vec yv = load_n(y + i, cnt);
-    return zero_where_less(fnma(cpu::exp(min(Vec::zero(), yv)), s, load_n(dy + i, cnt)), yv, lowest);
+    return zero_where_less(fnma(cpu::exp_no_overflow(yv), s, load_n(dy + i, cnt)), yv, lowest);
   });
 }
 
@@ -231,7 +231,7 @@ inline Vec column_max(const float* x, int64_t n, int64_t inner, int cnt) {
 inline Vec column_sum_exp(const float* x, float* e, int64_t n, int64_t inner, int cnt, Vec m) {
   Vec s = Vec::zero();
   for (int64_t k = 0; k < n; ++k) {
-    Vec v = cpu::exp(load_n(x + k * inner, cnt, -kInf) - m);
+    Vec v = cpu::exp_no_overflow(load_n(x + k * inner, cnt, -kInf) - m);
     if (e) store_n(e + k * inner, v, cnt);
     s = s + v;
   }
@@ -353,7 +353,7 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t ou
     for (int64_t k = 0; k < n; ++k) {
       const int64_t at = base + k * inner;
       const Vec yv = load_n(y + at, cnt);
-      store_n(dx + at, zero_where_less(fnma(cpu::exp(min(Vec::zero(), yv)), s, load_n(dy + at, cnt)), yv, lowest),
+      store_n(dx + at, zero_where_less(fnma(cpu::exp_no_overflow(yv), s, load_n(dy + at, cnt)), yv, lowest),
             cnt);
     }
   });

@@ -8,12 +8,10 @@ namespace attn::kernels::cpu {
 
 constexpr float kLog2e = 1.4426950408889634f;
 
-// 2^x: exactly 0 for x <= -127 (so exp2(-inf) = 0; results below 2^-126.5 flush to 0), +inf from 128 on, NaN
-// stays NaN. Rounds by the 1.5 * 2^23 shifter and evaluates a degree-5 minimax polynomial for 2^r on
-// [-0.5, 0.5] (relative error 2.3e-7).
-inline Vec exp2(Vec x) {
-  const Vec shifter = Vec::set1(12582912.0f + 127.0f);                  // 1.5 * 2^23, plus the exponent bias
-  const Vec t = min(Vec::set1(128.0f), max(Vec::set1(-127.0f), x));     // operand order keeps NaN a NaN
+// 2^t for t in [-127, 128] (or NaN): rounds by the 1.5 * 2^23 shifter and evaluates a degree-5 minimax
+// polynomial for 2^r on [-0.5, 0.5] (relative error 2.3e-7).
+inline Vec exp2_clamped(Vec t) {
+  const Vec shifter = Vec::set1(12582912.0f + 127.0f);  // 1.5 * 2^23, plus the exponent bias
   const Vec k = t + shifter;
   const Vec r = t - (k - shifter);  // t - round(t), in [-0.5, 0.5]
   // Horner, not Estrin: the FMA ports, not the dependency chain, are the limit in the kernels that use it.
@@ -25,6 +23,17 @@ inline Vec exp2(Vec x) {
   p = fma(p, r, Vec::set1(1.000000119e+00f));
   return p * shift_to_exponent(k);
 }
+
+// 2^x: exactly 0 for x <= -127 (so exp2(-inf) = 0; results below 2^-126.5 flush to 0), +inf from 128 on, NaN
+// stays NaN.
+inline Vec exp2(Vec x) {
+  return exp2_clamped(min(Vec::set1(128.0f), max(Vec::set1(-127.0f), x)));  // operand order keeps NaN a NaN
+}
+
+// exp2 and exp for arguments known to stay below the overflow point (softmax's x - max <= 0, scores minus their
+// log-sum-exp): one clamp fewer, which the short rows of softmax and attention notice.
+inline Vec exp2_no_overflow(Vec x) { return exp2_clamped(max(Vec::set1(-127.0f), x)); }
+inline Vec exp_no_overflow(Vec x) { return exp2_no_overflow(x * Vec::set1(kLog2e)); }
 
 // e^x = 2^(x log2 e): exp(-inf) = 0, exp(x >= 88.7) = +inf.
 inline Vec exp(Vec x) { return exp2(x * Vec::set1(kLog2e)); }
