@@ -19,9 +19,24 @@ struct NoEpilogue {
   Vec operator()(int, int, Vec v) const { return v; }
 };
 
-template <int MR, int NV, class Epilogue>
-inline void gemm_tile(int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb, float* c,
-                      int64_t ldc, bool accumulate, int row0, int col0, const Epilogue& epilogue) {
+// How a tile finds A(i, p): the two common layouts get the stride that is 1 as a constant, so the inner loop
+// addresses A with one pointer (A^T) or one pointer per row (A), none reloaded from the stack.
+struct RowMajorA {  // csa == 1
+  int64_t rsa;
+  int64_t at(int r, int p) const { return r * rsa + p; }
+};
+struct ColumnMajorA {  // rsa == 1
+  int64_t csa;
+  int64_t at(int r, int p) const { return r + p * csa; }
+};
+struct StridedA {
+  int64_t rsa, csa;
+  int64_t at(int r, int p) const { return r * rsa + p * csa; }
+};
+
+template <int MR, int NV, class A, class Epilogue>
+inline void gemm_tile(int k, const float* a, const A& layout, const float* b, int64_t ldb, float* c, int64_t ldc,
+                      bool accumulate, int row0, int col0, const Epilogue& epilogue) {
   Vec acc[MR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
@@ -33,7 +48,7 @@ inline void gemm_tile(int k, const float* a, int64_t rsa, int64_t csa, const flo
     for (int v = 0; v < NV; ++v) bv[v] = Vec::load(b + p * ldb + v * kLanes);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      Vec ar = Vec::set1(a[r * rsa + p * csa]);
+      Vec ar = Vec::set1(a[layout.at(r, p)]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
     }
@@ -55,42 +70,53 @@ constexpr int row_block_vecs() {
 }
 
 // Columns [j, n) of a block of MR rows: tiles of NV vectors, then narrower ones for what is left.
-template <int MR, int NV, class Epilogue>
-inline void gemm_row_block_from(int j, int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b,
-                                int64_t ldb, float* c, int64_t ldc, bool accumulate, int row0,
-                                const Epilogue& epilogue) {
+template <int MR, int NV, class A, class Epilogue>
+inline void gemm_row_block_from(int j, int n, int k, const float* a, const A& layout, const float* b, int64_t ldb,
+                                float* c, int64_t ldc, bool accumulate, int row0, const Epilogue& epilogue) {
   for (; j + NV * kLanes <= n; j += NV * kLanes) {
-    gemm_tile<MR, NV>(k, a, rsa, csa, b + j, ldb, c + j, ldc, accumulate, row0, j, epilogue);
+    gemm_tile<MR, NV>(k, a, layout, b + j, ldb, c + j, ldc, accumulate, row0, j, epilogue);
   }
   if constexpr (NV > 1) {
-    if (j < n) gemm_row_block_from<MR, NV / 2>(j, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate, row0, epilogue);
+    if (j < n) gemm_row_block_from<MR, NV / 2>(j, n, k, a, layout, b, ldb, c, ldc, accumulate, row0, epilogue);
   }
 }
 
-template <int MR, class Epilogue>
-inline void gemm_row_block(int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb,
-                           float* c, int64_t ldc, bool accumulate, int row0, const Epilogue& epilogue) {
+template <int MR, class A, class Epilogue>
+inline void gemm_row_block(int n, int k, const float* a, const A& layout, const float* b, int64_t ldb, float* c,
+                           int64_t ldc, bool accumulate, int row0, const Epilogue& epilogue) {
   constexpr int nv = MR == kTileRows ? kTileVecs : row_block_vecs<MR>();
-  gemm_row_block_from<MR, nv>(0, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate, row0, epilogue);
+  gemm_row_block_from<MR, nv>(0, n, k, a, layout, b, ldb, c, ldc, accumulate, row0, epilogue);
+}
+
+template <class A, class Epilogue>
+inline void small_gemm_with(int m, int n, int k, const float* a, const A& layout, const float* b, int64_t ldb,
+                            float* c, int64_t ldc, bool accumulate, const Epilogue& epilogue) {
+  int i = 0;
+  for (; i + kTileRows <= m; i += kTileRows) {
+    gemm_row_block<kTileRows>(n, k, a + layout.at(i, 0), layout, b, ldb, c + i * ldc, ldc, accumulate, i, epilogue);
+  }
+  const float* ai = a + layout.at(i, 0);
+  float* ci = c + i * ldc;
+  switch (m - i) {
+    case 5: gemm_row_block<5>(n, k, ai, layout, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    case 4: gemm_row_block<4>(n, k, ai, layout, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    case 3: gemm_row_block<3>(n, k, ai, layout, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    case 2: gemm_row_block<2>(n, k, ai, layout, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    case 1: gemm_row_block<1>(n, k, ai, layout, b, ldb, ci, ldc, accumulate, i, epilogue); break;
+    default: break;
+  }
 }
 
 // C[m x n] (=|+=) A[m x k] * B[k x n]; A(i, p) = a[i*rsa + p*csa]. n % kLanes == 0.
 template <class Epilogue = NoEpilogue>
 inline void small_gemm(int m, int n, int k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t ldb,
                        float* c, int64_t ldc, bool accumulate, const Epilogue& epilogue = {}) {
-  int i = 0;
-  for (; i + kTileRows <= m; i += kTileRows) {
-    gemm_row_block<kTileRows>(n, k, a + i * rsa, rsa, csa, b, ldb, c + i * ldc, ldc, accumulate, i, epilogue);
-  }
-  const float* ai = a + i * rsa;
-  float* ci = c + i * ldc;
-  switch (m - i) {
-    case 5: gemm_row_block<5>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
-    case 4: gemm_row_block<4>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
-    case 3: gemm_row_block<3>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
-    case 2: gemm_row_block<2>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
-    case 1: gemm_row_block<1>(n, k, ai, rsa, csa, b, ldb, ci, ldc, accumulate, i, epilogue); break;
-    default: break;
+  if (csa == 1) {
+    small_gemm_with(m, n, k, a, RowMajorA{rsa}, b, ldb, c, ldc, accumulate, epilogue);
+  } else if (rsa == 1) {
+    small_gemm_with(m, n, k, a, ColumnMajorA{csa}, b, ldb, c, ldc, accumulate, epilogue);
+  } else {
+    small_gemm_with(m, n, k, a, StridedA{rsa, csa}, b, ldb, c, ldc, accumulate, epilogue);
   }
 }
 
