@@ -101,7 +101,11 @@ void strided_copy(const Shape& shape, const Shape& src_strides, const float* src
 }
 }  // namespace
 
-Storage::Storage(int64_t numel) : numel_(numel) {
+namespace {
+std::atomic<uint64_t> g_next_storage_id{1};
+}
+
+Storage::Storage(int64_t numel) : numel_(numel), id_(g_next_storage_id.fetch_add(1, std::memory_order_relaxed)) {
   ATTN_CHECK(numel >= 0, "Storage: negative size {}", numel);
   data_ = static_cast<float*>(allocate(static_cast<std::size_t>(numel) * sizeof(float)));
 }

@@ -53,6 +53,30 @@ TEST(AutogradOps, MatmulLinear) {
   EXPECT_TRUE(gradcheck([](const V& x) { return linear(x[0], x[1]); }, {{1, 17}, {3, 17}}));
 }
 
+// Without gradients, linear over few rows multiplies by a packed copy of the weight kept with it. The copy must
+// follow every change of the weight: an in-place write, a new tensor, an optimizer-style update.
+TEST(AutogradOps, LinearInferenceFollowsWeightChanges) {
+  auto random = [](const Shape& s) { return Tensor::from_vector(s, testing::random_floats(shape_numel(s))); };
+  Var x(random({2, 5, 33})), w(random({40, 33}), true), b(random({40}));
+  auto expect_matches_grad_mode = [&](const char* when) {
+    const std::vector<float> want = linear(x, w, b).value().to_vector();
+    std::vector<float> got;
+    {
+      NoGradGuard no_grad;
+      got = linear(x, w, b).value().to_vector();
+    }
+    EXPECT_TRUE(testing::all_close(got, std::vector<double>(want.begin(), want.end()), 1e-6, 1e-6)) << when;
+  };
+  expect_matches_grad_mode("first call");
+  expect_matches_grad_mode("packed copy reused");
+  w.value().data()[7] += 3.0f;
+  expect_matches_grad_mode("after an in-place write");
+  w.value() = random({40, 33});
+  expect_matches_grad_mode("after a new tensor");
+  w.value().slice(0, 3, 9).fill(0.5f);
+  expect_matches_grad_mode("after a write through a view");
+}
+
 TEST(AutogradOps, Reductions) {
   EXPECT_TRUE(gradcheck([](const V& x) { return sum(x[0]); }, {{3, 4}}));
   EXPECT_TRUE(gradcheck([](const V& x) { return mean(x[0]); }, {{17}}));

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <omp.h>
 
 #include "attn/core/error.h"
+#include "attn/core/threads.h"
 #include "support/test_util.h"
 
 namespace attn::kernels {
@@ -42,6 +45,57 @@ TEST(Gemm, MatchesDoubleReferenceForAllTransposesAndOddSizes) {
             for (int64_t i = 0; i < m; ++i) got.insert(got.end(), c.begin() + i * ldc, c.begin() + i * ldc + n);
             EXPECT_TRUE(all_close(got, want, 1e-5, 1e-5)) << m << "x" << n << "x" << k << " ta=" << ta << " tb=" << tb;
           }
+}
+
+// alpha 1 and beta 0 or 1 with at most 128 rows: attn's packed-panel kernel, whose tiles, tail rows, partial last
+// panel and passes over groups of panels all need covering, on one thread and split over two.
+TEST(Gemm, PackedPanelPathMatchesDoubleReference) {
+  const int keep = num_threads();
+  for (int threads : {1, 2})
+    for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 13, 64, 128})
+      for (int64_t n : {1, 5, 16, 33, 100, 384, 1100})
+        for (int64_t k : {1, 7, 130})
+          for (bool ta : {false, true})
+            for (bool tb : {false, true})
+              for (float beta : {0.0f, 1.0f}) {
+                if (m * n * k > 2'000'000 && (ta || !tb)) continue;  // the big shapes once, in the linear layout
+                const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+                auto a = random_floats((ta ? k : m) * lda), b = random_floats((tb ? n : k) * ldb);
+                auto c = random_floats(m * ldc);
+                auto want = reference(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+                if (beta == 0.0f) std::fill(c.begin(), c.end(), std::nanf(""));  // beta 0: C is never read
+                set_num_threads(threads);
+                gemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+                std::vector<float> got;
+                for (int64_t i = 0; i < m; ++i) got.insert(got.end(), c.begin() + i * ldc, c.begin() + i * ldc + n);
+                ASSERT_TRUE(all_close(got, want, 1e-5, 1e-5))
+                    << m << "x" << n << "x" << k << " ta=" << ta << " tb=" << tb << " beta=" << beta << " threads="
+                    << threads;
+                for (int64_t i = 0; i < m; ++i)  // the padding between rows of C is left alone
+                  for (int64_t j = n; j < ldc; ++j) ASSERT_EQ(std::isnan(c[i * ldc + j]), beta == 0.0f);
+              }
+  set_num_threads(keep);
+}
+
+TEST(Gemm, PackedWeightMatchesDoubleReference) {
+  const int keep = num_threads();
+  for (int threads : {1, 2})
+    for (int64_t m : {1, 2, 3, 4, 5, 7, 13, 64, 128})
+      for (int64_t n : {1, 5, 33, 100, 384})
+        for (int64_t k : {1, 7, 130})
+          for (float beta : {0.0f, 1.0f}) {
+            const int64_t lda = k + 1, ldc = n + 2;
+            auto a = random_floats(m * lda), w = random_floats(n * k), c = random_floats(m * ldc);
+            auto want = reference(false, true, m, n, k, 1.0f, a.data(), lda, w.data(), k, beta, c.data(), ldc);
+            const PackedWeight packed = pack_weight(n, k, w.data());
+            set_num_threads(threads);
+            gemm_packed_weight(m, a.data(), lda, packed, beta, c.data(), ldc);
+            std::vector<float> got;
+            for (int64_t i = 0; i < m; ++i) got.insert(got.end(), c.begin() + i * ldc, c.begin() + i * ldc + n);
+            ASSERT_TRUE(all_close(got, want, 1e-5, 1e-5))
+                << m << "x" << n << "x" << k << " beta=" << beta << " threads=" << threads;
+          }
+  set_num_threads(keep);
 }
 
 TEST(Gemm, LargeProductUsesTheBlasThreads) {

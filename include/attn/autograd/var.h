@@ -4,9 +4,14 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "attn/core/tensor.h"
+
+namespace attn::kernels {
+struct PackedWeight;
+}
 
 namespace attn::autograd {
 
@@ -18,6 +23,10 @@ struct Node {
   std::vector<std::shared_ptr<Node>> inputs;
   // Reads this node's grad and accumulates into its inputs' grads (see accumulate_grad).
   std::function<void(Node&)> backward;
+  // Inference only: `value` packed as a linear layer's weight, and the content it was packed from (see linear).
+  std::mutex packed_mutex;
+  Tensor::ContentKey packed_from;
+  std::shared_ptr<const kernels::PackedWeight> packed;
 };
 
 class Var {

@@ -2,6 +2,7 @@
 // reshape/transpose/permute/slice are views that copy nothing. Kernels take contiguous data; call
 // contiguous() to get it (a no-op when the tensor already is).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -20,10 +21,18 @@ class Storage {
   Storage& operator=(const Storage&) = delete;
   float* data() const { return data_; }
   int64_t numel() const { return numel_; }
+  // Identifies this storage for as long as the process runs (addresses are reused, ids are not).
+  uint64_t id() const { return id_; }
+  // Counts the handouts of writable pointers (Tensor::data()), so that a copy derived from the contents (a
+  // packed weight) can tell whether they may have changed since.
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  void note_write() { version_.fetch_add(1, std::memory_order_acq_rel); }
 
  private:
   float* data_ = nullptr;
   int64_t numel_ = 0;
+  uint64_t id_;
+  std::atomic<uint64_t> version_{0};
 };
 
 class Tensor {
@@ -46,8 +55,19 @@ class Tensor {
   // True when no other Tensor shares this storage (so it may be taken over instead of copied).
   bool unique_storage() const { return storage_.use_count() == 1; }
 
-  float* data() { return storage_->data() + offset_; }
+  // The writable pointer counts as a write to the storage (see Storage::version); read through the const one.
+  float* data() {
+    storage_->note_write();
+    return storage_->data() + offset_;
+  }
   const float* data() const { return storage_->data() + offset_; }
+  // (storage id, version, offset): equal for two calls only if nothing can have written to the storage between.
+  struct ContentKey {
+    uint64_t storage_id = 0, version = 0;
+    int64_t offset = 0;
+    bool operator==(const ContentKey&) const = default;
+  };
+  ContentKey content_key() const { return {storage_->id(), storage_->version(), offset_}; }
   float& at(std::initializer_list<int64_t> index);
   float at(std::initializer_list<int64_t> index) const;
 

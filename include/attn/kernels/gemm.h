@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace attn::kernels {
 
@@ -15,6 +16,19 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t stride_a, const float* b, int64_t stride_b, float beta, float* c,
                   int64_t stride_c);
+
+// A weight W [n, k] packed once for products C = A W^T with few rows (batch-1 inference, decoding steps), so
+// that repeated calls skip packing it; autograd::linear keeps one per weight in inference mode.
+struct PackedWeight {
+  int64_t n = 0, k = 0;
+  std::vector<float> panels;
+};
+PackedWeight pack_weight(int64_t n, int64_t k, const float* w);  // w contiguous
+// Whether gemm_packed_weight is the faster way to multiply m rows (otherwise gemm with the BLAS).
+bool packed_weight_suits(int64_t m);
+// C[m, n] = A[m, k] W^T + beta C with beta 0 or 1; A row-major with leading dimension lda.
+void gemm_packed_weight(int64_t m, const float* a, int64_t lda, const PackedWeight& w, float beta, float* c,
+                        int64_t ldc);
 
 std::string blas_description();
 

@@ -39,6 +39,18 @@ void side_by_side(bool both, F&& f, G&& g) {
   }
 }
 
+// The weight packed for kernels::gemm_packed_weight, made on first use and again whenever its contents may have
+// changed (an optimizer step or a load hands out a writable pointer, which moves the content key).
+std::shared_ptr<const kernels::PackedWeight> packed_weight(Node& weight) {
+  const Tensor& w = weight.value;
+  std::lock_guard lock(weight.packed_mutex);
+  if (!weight.packed || !(weight.packed_from == w.content_key())) {
+    weight.packed_from = w.content_key();
+    weight.packed = std::make_shared<const kernels::PackedWeight>(kernels::pack_weight(w.size(0), w.size(1), w.data()));
+  }
+  return weight.packed;
+}
+
 }  // namespace
 
 Var matmul(const Var& a, const Var& b) {
@@ -108,9 +120,15 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   Shape out_shape = xv.shape();
   out_shape.back() = out_f;
   Tensor out = Tensor::empty(out_shape);
-  // Start from the bias rows and add x W^T: with beta = 1 the BLAS skips its pass that zeroes the output.
+  // Start from the bias rows and add x W^T: with beta = 1 the product skips its pass that zeroes the output.
   if (bv.defined()) kernels::fill_rows(rows, out_f, bv.data(), out.data());
-  gemm_into(false, true, rows, out_f, in, xv.data(), wv.data(), out.data(), bv.defined() ? 1.0f : 0.0f);
+  const float beta = bv.defined() ? 1.0f : 0.0f;
+  // Inference over few rows (batch 1, decoding) reuses the weight packed once instead of packing it per call.
+  if (!grad_enabled() && kernels::packed_weight_suits(rows) && weight.value().is_contiguous()) {
+    kernels::gemm_packed_weight(rows, xv.data(), in, *packed_weight(*weight.node()), beta, out.data(), out_f);
+    return make_result("linear", std::move(out), {}, nullptr);
+  }
+  gemm_into(false, true, rows, out_f, in, xv.data(), wv.data(), out.data(), beta);
   std::vector<Var> inputs{x, weight};
   if (bias.defined()) inputs.push_back(bias);
   return make_result("linear", std::move(out), inputs, [xv, wv, rows, in, out_f](Node& n) {

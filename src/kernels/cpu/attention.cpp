@@ -25,11 +25,13 @@
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/vec_math.h"
 #include "kernels/cpu/small_gemm.h"
+#include "kernels/cpu/transpose.h"
 
 namespace attn::kernels {
 namespace {
 
 using cpu::kLanes;
+using cpu::pack_transposed;
 using cpu::small_gemm;
 using cpu::Vec;
 
@@ -65,39 +67,6 @@ Head head_of(const AttentionShape& s, const AttentionMask& mask, int64_t b) {
   return Head{s.len_q, s.len_k, s.head_dim, round_up(s.head_dim, kLanes), key_len, mask.causal};
 }
 
-// dst[0..8)[0..8) = transpose of src[0..8)[0..8) (row strides lds, ldd), in registers.
-inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
-  __m256 r[8], t[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-  }
-}
-
-// dst[d][j] = src[j][d] for keys j < n_valid, 0 for n_valid <= j < n_cols. dst is [dim, ld].
-void pack_transposed(const float* src, int64_t n_valid, int64_t n_cols, int64_t dim, float* dst, int64_t ld) {
-  for (int64_t d = 0; d < dim; ++d) std::fill(dst + d * ld + n_valid, dst + d * ld + n_cols, 0.0f);
-  const int64_t j8 = n_valid / 8 * 8, d8 = dim / 8 * 8;
-  for (int64_t j = 0; j < j8; j += 8) {
-    for (int64_t d = 0; d < d8; d += 8) transpose8x8(src + j * dim + d, dim, dst + d * ld + j, ld);
-    for (int64_t d = d8; d < dim; ++d)
-      for (int64_t jj = j; jj < j + 8; ++jj) dst[d * ld + jj] = src[jj * dim + d];
-  }
-  for (int64_t j = j8; j < n_valid; ++j)
-    for (int64_t d = 0; d < dim; ++d) dst[d * ld + j] = src[j * dim + d];
-}
-
 // K^T (or V^T) as one [dim, kBlockK] panel per key block, keys past key_len zero. Panels keep the tile loads
 // of a block within a few KiB: one [dim, len] matrix would put its rows len*4 bytes apart, and at power-of-two
 // lengths all of a block's rows would fall into the same L1 set.
@@ -106,7 +75,8 @@ float* pack_key_panels(const float* src, int64_t key_len, int64_t dim, std::vect
   float* dst = scratch(buf, blocks * dim * kBlockK);
   for (int64_t kb = 0; kb < blocks; ++kb) {
     const int64_t k0 = kb * kBlockK;
-    pack_transposed(src + k0 * dim, std::min(kBlockK, key_len - k0), kBlockK, dim, dst + kb * dim * kBlockK, kBlockK);
+    pack_transposed(src + k0 * dim, dim, std::min(kBlockK, key_len - k0), kBlockK, dim, dst + kb * dim * kBlockK,
+                    kBlockK);
   }
   return dst;
 }

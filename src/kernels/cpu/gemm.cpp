@@ -7,6 +7,7 @@
 
 #include "attn/core/error.h"
 #include "kernels/cpu/blas.h"
+#include "kernels/cpu/packed_gemm.h"
 
 namespace attn::kernels {
 namespace {
@@ -21,10 +22,15 @@ void validate(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, int64
              "gemm: leading dimensions lda={} ldb={} ldc={} too small for m={} n={} k={}", lda, ldb, ldc, m, n, k);
 }
 
-// No checks: callers validated. The BLAS wants leading dimensions >= 1 even for empty operands.
+// No checks: callers validated. Products with few rows run on attn's packed_gemm, the rest on the BLAS,
+// which wants leading dimensions >= 1 even for empty operands.
 void gemm_unchecked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                     int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (cpu::packed_gemm_suits(m, n, k, alpha, beta)) {
+    cpu::packed_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   cpu::blas_sgemm(trans_a ? Trans::kYes : Trans::kNo, trans_b ? Trans::kYes : Trans::kNo, int(m), int(n), int(k),
                   alpha, a, int(std::max<int64_t>(lda, 1)), b, int(std::max<int64_t>(ldb, 1)), beta, c,
                   int(std::max<int64_t>(ldc, 1)));
