@@ -24,8 +24,8 @@ struct PackedWeight {
   std::vector<float> panels;
 };
 PackedWeight pack_weight(int64_t n, int64_t k, const float* w);  // w contiguous
-// Whether gemm_packed_weight is the faster way to multiply m rows (otherwise gemm with the BLAS).
-bool packed_weight_suits(int64_t m);
+// Whether gemm_packed_weight is the faster way to multiply m rows of length k (otherwise gemm with the BLAS).
+bool packed_weight_suits(int64_t m, int64_t k);
 // C[m, n] = A[m, k] W^T + beta C with beta 0 or 1; A row-major with leading dimension lda.
 void gemm_packed_weight(int64_t m, const float* a, int64_t lda, const PackedWeight& w, float beta, float* c,
                         int64_t ldc);

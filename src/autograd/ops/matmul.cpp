@@ -124,7 +124,7 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   if (bv.defined()) kernels::fill_rows(rows, out_f, bv.data(), out.data());
   const float beta = bv.defined() ? 1.0f : 0.0f;
   // Inference over few rows (batch 1, decoding) reuses the weight packed once instead of packing it per call.
-  if (!grad_enabled() && kernels::packed_weight_suits(rows) && weight.value().is_contiguous()) {
+  if (!grad_enabled() && kernels::packed_weight_suits(rows, in) && weight.value().is_contiguous()) {
     kernels::gemm_packed_weight(rows, xv.data(), in, *packed_weight(*weight.node()), beta, out.data(), out_f);
     return make_result("linear", std::move(out), {}, nullptr);
   }

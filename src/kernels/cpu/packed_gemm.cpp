@@ -17,6 +17,9 @@ constexpr int kPanel = kTileVecs * kLanes;  // columns per panel: one tile's wid
 // Up to this many rows this kernel, packing op(B) per call, is at least as fast as the BLAS (attn_bench
 // --benchmark_filter=Linear: level at 64-128 rows, 1.4x at 1-6 rows; with the weight packed once, 3-10x).
 constexpr int64_t kMaxRows = 128;
+// Longer products (a weight gradient sums over every row of a batch) go to the BLAS: this kernel does not block
+// over k, so a panel (k x kPanel) and a tile's rows of A must stay cache-sized.
+constexpr int64_t kMaxDepth = 1024;
 // Panels per pass over the rows of A: their k x kPanel floats stay in L2 while every row block reads them.
 constexpr int64_t kPanelBytesPerPass = 256 * 1024;
 // Below this many multiply-adds one thread does the whole product: waking a second costs more.
@@ -165,7 +168,8 @@ int64_t panel_count(int64_t n) { return (n + kPanel - 1) / kPanel; }
 }  // namespace
 
 bool packed_gemm_suits(int64_t m, int64_t n, int64_t k, float alpha, float beta) {
-  return alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && m >= 1 && m <= kMaxRows && n >= 1 && k >= 1;
+  return alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && m >= 1 && m <= kMaxRows && n >= 1 && k >= 1 &&
+         k <= kMaxDepth;
 }
 
 void packed_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
@@ -196,7 +200,7 @@ PackedWeight pack_weight(int64_t n, int64_t k, const float* w) {
   return out;
 }
 
-bool packed_weight_suits(int64_t m) { return cpu::packed_gemm_suits(m, 1, 1, 1.0f, 0.0f); }
+bool packed_weight_suits(int64_t m, int64_t k) { return cpu::packed_gemm_suits(m, 1, k, 1.0f, 0.0f); }
 
 void gemm_packed_weight(int64_t m, const float* a, int64_t lda, const PackedWeight& w, float beta, float* c,
                         int64_t ldc) {
