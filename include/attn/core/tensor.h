@@ -24,7 +24,8 @@ class Storage {
   // Identifies this storage for as long as the process runs (addresses are reused, ids are not).
   uint64_t id() const { return id_; }
   // Counts the handouts of writable pointers (Tensor::data()), so that a copy derived from the contents (a
-  // packed weight) can tell whether they may have changed since.
+  // packed weight) can tell whether they may have changed since. A pointer taken before the copy was made and
+  // written through after it goes unseen: take the pointer when writing.
   uint64_t version() const { return version_.load(std::memory_order_acquire); }
   void note_write() { version_.fetch_add(1, std::memory_order_acq_rel); }
 

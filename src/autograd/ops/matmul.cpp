@@ -44,9 +44,10 @@ void side_by_side(bool both, F&& f, G&& g) {
 std::shared_ptr<const kernels::PackedWeight> packed_weight(Node& weight) {
   const Tensor& w = weight.value;
   std::lock_guard lock(weight.packed_mutex);
-  if (!weight.packed || !(weight.packed_from == w.content_key())) {
-    weight.packed_from = w.content_key();
+  const Tensor::ContentKey key = w.content_key();
+  if (!weight.packed || !(weight.packed_from == key)) {
     weight.packed = std::make_shared<const kernels::PackedWeight>(kernels::pack_weight(w.size(0), w.size(1), w.data()));
+    weight.packed_from = key;  // only once the copy exists: a failed pack leaves no stale match behind
   }
   return weight.packed;
 }
