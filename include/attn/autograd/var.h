@@ -4,16 +4,13 @@
 #pragma once
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "attn/core/tensor.h"
 
-namespace attn::kernels {
-struct PackedWeight;
-}
-
 namespace attn::autograd {
+
+struct PackedValue;  // see linear in ops/matmul.cpp
 
 struct Node {
   Tensor value;
@@ -23,10 +20,8 @@ struct Node {
   std::vector<std::shared_ptr<Node>> inputs;
   // Reads this node's grad and accumulates into its inputs' grads (see accumulate_grad).
   std::function<void(Node&)> backward;
-  // Inference only: `value` packed as a linear layer's weight, and the content it was packed from (see linear).
-  std::mutex packed_mutex;
-  Tensor::ContentKey packed_from;
-  std::shared_ptr<const kernels::PackedWeight> packed;
+  // Inference only: `value` packed as a linear layer's weight, with the content it was packed from.
+  std::shared_ptr<const PackedValue> packed;
 };
 
 class Var {

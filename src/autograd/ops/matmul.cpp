@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <mutex>
+
 #include "attn/core/error.h"
 #include "attn/core/threads.h"
 #include "attn/kernels/elementwise.h"
@@ -9,6 +11,12 @@
 #include "attn/kernels/reduce.h"
 
 namespace attn::autograd {
+
+struct PackedValue {
+  Tensor::ContentKey from;
+  kernels::PackedWeight weight;
+};
+
 namespace {
 
 using kernels::gemm;
@@ -39,15 +47,17 @@ void side_by_side(bool both, F&& f, G&& g) {
   }
 }
 
+std::mutex g_packing;  // guards Node::packed of every node
+
 // The weight packed for kernels::gemm_packed_weight, made on first use and again whenever its contents may have
 // changed (an optimizer step or a load hands out a writable pointer, which moves the content key).
-std::shared_ptr<const kernels::PackedWeight> packed_weight(Node& weight) {
+std::shared_ptr<const PackedValue> packed_weight(Node& weight) {
   const Tensor& w = weight.value;
-  std::lock_guard lock(weight.packed_mutex);
   const Tensor::ContentKey key = w.content_key();
-  if (!weight.packed || !(weight.packed_from == key)) {
-    weight.packed = std::make_shared<const kernels::PackedWeight>(kernels::pack_weight(w.size(0), w.size(1), w.data()));
-    weight.packed_from = key;  // only once the copy exists: a failed pack leaves no stale match behind
+  std::lock_guard lock(g_packing);
+  if (!weight.packed || !(weight.packed->from == key)) {
+    weight.packed =
+        std::make_shared<const PackedValue>(PackedValue{key, kernels::pack_weight(w.size(0), w.size(1), w.data())});
   }
   return weight.packed;
 }
@@ -126,7 +136,7 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   const float beta = bv.defined() ? 1.0f : 0.0f;
   // Inference over few rows (batch 1, decoding) reuses the weight packed once instead of packing it per call.
   if (!grad_enabled() && kernels::packed_weight_suits(rows, in) && weight.value().is_contiguous()) {
-    kernels::gemm_packed_weight(rows, xv.data(), in, *packed_weight(*weight.node()), beta, out.data(), out_f);
+    kernels::gemm_packed_weight(rows, xv.data(), in, packed_weight(*weight.node())->weight, beta, out.data(), out_f);
     return make_result("linear", std::move(out), {}, nullptr);
   }
   gemm_into(false, true, rows, out_f, in, xv.data(), wv.data(), out.data(), beta);

@@ -38,34 +38,13 @@ void pack_panel(bool trans_b, int64_t n, int64_t k, const float* b, int64_t ldb,
   }
 }
 
-// C[MR rows, NP panels] (+)= A[MR, k] * panels; panel i starts at b + i * panel_floats. The tile of small_gemm.h,
-// widened to NP panels for the tail rows so that they keep as many independent accumulator chains in flight.
+// C[MR rows, NP panels] (+)= A[MR, k] * panels, panel i at b + i * panel_floats: small_gemm.h's tile, widened to
+// NP panels for the tail rows so that they keep as many independent accumulator chains in flight.
 template <int MR, int NP, class A>
 void panel_tile(int64_t k, const float* a, const A& layout, const float* b, int64_t panel_floats, float* c,
                 int64_t ldc, bool accumulate) {
-  constexpr int NV = NP * kTileVecs;
-  Vec acc[MR][NV];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[r][v] = accumulate ? Vec::load(c + r * ldc + v * kLanes) : Vec::zero();
-  for (int64_t p = 0; p < k; ++p) {
-    Vec bv[NV];
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) {
-      bv[v] = Vec::load(b + (v / kTileVecs) * panel_floats + p * kPanel + (v % kTileVecs) * kLanes);
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      Vec ar = Vec::set1(a[layout.at(r, int(p))]);
-#pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[r][v].store(c + r * ldc + v * kLanes);
+  gemm_tile<MR, NP * kTileVecs>(int(k), a, layout, b, PanelsB<kPanel>{panel_floats}, c, ldc, accumulate, 0, 0,
+                                NoEpilogue{});
 }
 
 struct Product {

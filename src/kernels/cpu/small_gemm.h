@@ -34,28 +34,40 @@ struct StridedA {
   int64_t at(int r, int p) const { return r * rsa + p * csa; }
 };
 
-template <int MR, int NV, class A, class Epilogue>
-inline void gemm_tile(int k, const float* a, const A& layout, const float* b, int64_t ldb, float* c, int64_t ldc,
-                      bool accumulate, int row0, int col0, const Epilogue& epilogue) {
+// How a tile finds vector v (lanes [v*kLanes, (v+1)*kLanes) of its columns) of B's row p: in rows ldb apart, or
+// in panels of `width` columns, each a [k][width] block, panel_floats apart (packed_gemm.cpp).
+struct RowsB {
+  int64_t ldb;
+  int64_t at(int p, int v) const { return p * ldb + v * kLanes; }
+};
+template <int width>
+struct PanelsB {
+  int64_t panel_floats;
+  int64_t at(int p, int v) const { return (v * kLanes / width) * panel_floats + p * width + (v * kLanes % width); }
+};
+
+template <int MR, int NV, class A, class B, class Epilogue>
+inline void gemm_tile(int k, const float* a, const A& layout, const float* b, const B& b_layout, float* c,
+                      int64_t ldc, bool accumulate, int row0, int col0, const Epilogue& epilogue) {
   Vec acc[MR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[r][v] = accumulate ? Vec::load(c + r * ldc + v * kLanes) : Vec::zero();
   for (int p = 0; p < k; ++p) {
     Vec bv[NV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) bv[v] = Vec::load(b + p * ldb + v * kLanes);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) bv[v] = Vec::load(b + b_layout.at(p, v));
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       Vec ar = Vec::set1(a[layout.at(r, p)]);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) epilogue(row0 + r, col0 + v * kLanes, acc[r][v]).store(c + r * ldc + v * kLanes);
 }
 
@@ -74,7 +86,7 @@ template <int MR, int NV, class A, class Epilogue>
 inline void gemm_row_block_from(int j, int n, int k, const float* a, const A& layout, const float* b, int64_t ldb,
                                 float* c, int64_t ldc, bool accumulate, int row0, const Epilogue& epilogue) {
   for (; j + NV * kLanes <= n; j += NV * kLanes) {
-    gemm_tile<MR, NV>(k, a, layout, b + j, ldb, c + j, ldc, accumulate, row0, j, epilogue);
+    gemm_tile<MR, NV>(k, a, layout, b + j, RowsB{ldb}, c + j, ldc, accumulate, row0, j, epilogue);
   }
   if constexpr (NV > 1) {
     if (j < n) gemm_row_block_from<MR, NV / 2>(j, n, k, a, layout, b, ldb, c, ldc, accumulate, row0, epilogue);
