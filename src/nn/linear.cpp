@@ -22,10 +22,12 @@ Linear::Linear(int64_t in_features, int64_t out_features, Rng& rng, bool with_bi
   }
 }
 
-Var Linear::forward(const Var& x) const {
+Var Linear::forward(const Var& x) const { return forward(x, autograd::LinearFusion{}); }
+
+Var Linear::forward(const Var& x, const autograd::LinearFusion& fusion) const {
   ATTN_CHECK(x.value().dim() >= 1 && x.shape().back() == in_, "Linear({}, {}): input of shape {} (last dim must be {})",
              in_, out_, shape_str(x.shape()), in_);
-  return autograd::linear(x, weight, bias);
+  return autograd::linear_fused(x, weight, bias, fusion);
 }
 
 }  // namespace attn::nn

@@ -77,6 +77,38 @@ TEST(AutogradOps, LinearInferenceFollowsWeightChanges) {
   expect_matches_grad_mode("after a write through a view");
 }
 
+// linear_fused computes relu(x W^T + b) + residual: in grad mode as separate ops (with their gradients), in
+// inference in the packed product's epilogue; both must give the same values.
+TEST(AutogradOps, LinearFusedMatchesTheSeparateOps) {
+  auto random = [](const Shape& s) { return Tensor::from_vector(s, testing::random_floats(shape_numel(s))); };
+  Var x(random({3, 7, 20})), w(random({37, 20}), true), b(random({37}), true), r(random({3, 7, 37}), true);
+  for (bool relu_on : {false, true})
+    for (bool with_residual : {false, true}) {
+      const LinearFusion fusion{relu_on, with_residual ? r : Var()};
+      Var separate = linear(x, w, b);
+      if (relu_on) separate = relu(separate);
+      if (with_residual) separate = separate + r;
+      const std::vector<float> want = separate.value().to_vector();
+      EXPECT_EQ(linear_fused(x, w, b, fusion).value().to_vector(), want);  // grad mode: the same ops
+      std::vector<float> got;
+      {
+        NoGradGuard no_grad;
+        got = linear_fused(x, w, b, fusion).value().to_vector();
+      }
+      EXPECT_TRUE(testing::all_close(got, std::vector<double>(want.begin(), want.end()), 1e-6, 1e-6))
+          << "relu=" << relu_on << " residual=" << with_residual;
+    }
+  EXPECT_TRUE(gradcheck([](const V& v) { return linear_fused(v[0], v[1], v[2], {false, v[3]}); },
+                        {{2, 3, 4}, {5, 4}, {5}, {2, 3, 5}}));
+  NoGradGuard no_grad;
+  try {
+    linear_fused(x, w, b, {false, Var(random({3, 7, 36}))});
+    FAIL() << "no error for a residual of the wrong shape";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[3, 7, 36]"), std::string::npos) << e.what();
+  }
+}
+
 TEST(AutogradOps, Reductions) {
   EXPECT_TRUE(gradcheck([](const V& x) { return sum(x[0]); }, {{3, 4}}));
   EXPECT_TRUE(gradcheck([](const V& x) { return mean(x[0]); }, {{17}}));

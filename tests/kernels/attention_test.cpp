@@ -167,6 +167,49 @@ TEST(Attention, ForwardMatchesDoubleReferenceOverRandomShapes) {
         }
 }
 
+// [B, H, L, D] contiguous <-> a [B, L, H, width] layout (width >= D; heads of a row side by side, as a fused q/k/v
+// projection or the output projection's input holds them), filler in the gaps.
+HeadStrides interleaved(const AttentionShape& s, int64_t len, int64_t width) {
+  return {len * s.heads * width, width, s.heads * width};
+}
+std::vector<float> scatter_heads(const AttentionShape& s, int64_t len, int64_t width, const std::vector<float>& x,
+                                 float filler) {
+  const HeadStrides st = interleaved(s, len, width);
+  std::vector<float> out(size_t(s.batch * len * s.heads * width), filler);
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < s.heads; ++h)
+      for (int64_t i = 0; i < len; ++i)
+        for (int64_t d = 0; d < s.head_dim; ++d)
+          out[size_t(b * st.batch + h * st.head + i * st.row + d)] = x[size_t(((b * s.heads + h) * len + i) * s.head_dim + d)];
+  return out;
+}
+
+TEST(Attention, StridedForwardReadsAndWritesInPlace) {
+  for (int64_t D : {3, 8, 17, 32})
+    for (bool causal : {false, true})
+      for (bool padded : {false, true}) {
+        const int64_t L = random_int(1, 140), Lq = causal ? L : random_int(1, 100);
+        Case c = random_case(random_int(1, 3), random_int(1, 4), Lq, L, D, padded, causal);
+        const auto& s = c.s;
+        SCOPED_TRACE(::testing::Message() << "D=" << D << " Lq=" << Lq << " Lk=" << L << " causal=" << causal
+                                          << " padded=" << padded);
+        auto q = random_floats(s.batch * s.heads * Lq * D), k = random_floats(s.batch * s.heads * L * D);
+        auto v = random_floats(k.size());
+        const float scale = 1.0f / std::sqrt(float(D));
+        const int64_t wq = D + random_int(0, 5), wk = D + random_int(0, 5), wv = D + random_int(0, 5), wo = D + 2;
+        auto qs = scatter_heads(s, Lq, wq, q, 1e30f), ks = scatter_heads(s, L, wk, k, 1e30f);
+        auto vs = scatter_heads(s, L, wv, v, 1e30f);
+        std::vector<float> outs(size_t(s.batch * Lq * s.heads * wo), -7.0f);
+        const AttentionStrides st{interleaved(s, Lq, wq), interleaved(s, L, wk), interleaved(s, L, wv),
+                                  interleaved(s, Lq, wo)};
+        attention_forward_strided(s, qs.data(), ks.data(), vs.data(), st, c.mask(), scale, outs.data(), nullptr);
+        std::vector<float> contiguous_out(q.size()), lse(size_t(s.batch * s.heads * Lq));
+        attention_forward(s, q.data(), k.data(), v.data(), c.mask(), scale, contiguous_out.data(), lse.data());
+        EXPECT_EQ(outs, scatter_heads(s, Lq, wo, contiguous_out, -7.0f));  // same arithmetic, gaps untouched
+        EXPECT_TRUE(all_close(contiguous_out, reference_forward(c, q, k, v, scale).out, 2e-5, 1e-5));
+      }
+}
+
 TEST(Attention, ForwardLongSequence) {
   expect_forward_matches(random_case(1, 2, 1000, 1000, 64, false, true));
   expect_forward_matches(random_case(2, 1, 257, 1000, 17, true, false));
@@ -289,6 +332,11 @@ TEST(Attention, BadArgumentsThrowNamingTheOpAndShape) {
   int32_t negative[] = {-1};
   expect_error({1, 1, 2, 4, 4}, {negative, false}, 1.0f, "key length -1");
   expect_error({1, 1, 2, 4, 4}, {}, std::nanf(""), "scale");
+  AttentionShape s{1, 1, 2, 2, 4};
+  AttentionStrides narrow = contiguous_strides(s);
+  narrow.v.row = 3;  // rows would overlap
+  EXPECT_THROW(attention_forward_strided(s, buf.data(), buf.data(), buf.data(), narrow, {}, 1.0f, buf.data(), nullptr),
+               Error);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <omp.h>
@@ -95,6 +96,42 @@ TEST(Gemm, PackedWeightMatchesDoubleReference) {
             ASSERT_TRUE(all_close(got, want, 1e-5, 1e-5))
                 << m << "x" << n << "x" << k << " beta=" << beta << " threads=" << threads;
           }
+  set_num_threads(keep);
+}
+
+// C = relu?(A W^T + beta C + bias) + residual, in double, against the packed weight's fused epilogue. n up to 100
+// leaves a partial last panel (the buffered path), m the tail-row tiles; the padding of C's rows stays untouched.
+TEST(Gemm, PackedWeightEpilogueMatchesDoubleReference) {
+  const int keep = num_threads();
+  for (int threads : {1, 2})
+    for (int64_t m : {1, 4, 5, 13, 64})
+      for (int64_t n : {3, 33, 100, 384})
+        for (int parts = 1; parts < 8; ++parts) {  // bit 0 bias, bit 1 relu, bit 2 residual
+          const bool with_bias = parts & 1, relu = parts & 2, with_residual = parts & 4;
+          const int64_t k = 37, lda = k + 1, ldc = n + 2, ldr = n + 3;
+          const float beta = m % 2 ? 1.0f : 0.0f;
+          auto a = random_floats(m * lda), w = random_floats(n * k), c = random_floats(m * ldc);
+          auto bias = random_floats(n), residual = random_floats(m * ldr);
+          auto want = reference(false, true, m, n, k, 1.0f, a.data(), lda, w.data(), k, beta, c.data(), ldc);
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              double v = want[size_t(i * n + j)] + (with_bias ? bias[size_t(j)] : 0.0);
+              if (relu) v = std::max(v, 0.0);
+              want[size_t(i * n + j)] = v + (with_residual ? residual[size_t(i * ldr + j)] : 0.0);
+            }
+          const std::vector<float> before = c;
+          set_num_threads(threads);
+          gemm_packed_weight(m, a.data(), lda, pack_weight(n, k, w.data()), beta, c.data(), ldc,
+                             {with_bias ? bias.data() : nullptr, relu, with_residual ? residual.data() : nullptr, ldr});
+          std::vector<float> got;
+          for (int64_t i = 0; i < m; ++i) {
+            got.insert(got.end(), c.begin() + i * ldc, c.begin() + i * ldc + n);
+            for (int64_t j = n; j < ldc; ++j) ASSERT_EQ(c[size_t(i * ldc + j)], before[size_t(i * ldc + j)]);
+          }
+          ASSERT_TRUE(all_close(got, want, 1e-5, 1e-5))
+              << m << "x" << n << " bias=" << with_bias << " relu=" << relu << " residual=" << with_residual
+              << " threads=" << threads;
+        }
   set_num_threads(keep);
 }
 

@@ -29,6 +29,13 @@ void backward_weighted(const Fixture& f, const std::vector<std::pair<std::string
   loss.backward();
 }
 
+// The output of forward without gradients: the inference path (attention in place, fused epilogues).
+template <class F>
+Tensor inference(F&& forward) {
+  autograd::NoGradGuard no_grad;
+  return forward().value();
+}
+
 TransformerLayerOptions small_layer(bool norm_first, Activation act) {
   TransformerLayerOptions o;
   o.d_model = 8;
@@ -65,6 +72,7 @@ TEST(TransformerParity, MultiheadSelfAttentionCausal) {
   Var x = input(f, "x");
   Var y = mha.forward(x, x, x, {{}, true});
   EXPECT_TRUE(Fixture::close(y.value(), f["output.y"]));
+  EXPECT_TRUE(Fixture::close(inference([&] { return mha.forward(x, x, x, {{}, true}); }), f["output.y"]));
   backward_weighted(f, {{"y", y}});
   EXPECT_TRUE(Fixture::close(x.grad(), f["grad_input.x"]));
   f.expect_param_grads(mha);
@@ -79,6 +87,7 @@ void check_encoder(const std::string& file, bool norm_first, Activation act) {
   std::vector<int32_t> lengths = f.ints("lengths.x");
   Var y = layer.forward(x, {lengths, false});
   EXPECT_TRUE(Fixture::close(y.value(), f["output.y"]));
+  EXPECT_TRUE(Fixture::close(inference([&] { return layer.forward(x, {lengths, false}); }), f["output.y"]));
   backward_weighted(f, {{"y", y}});
   EXPECT_TRUE(Fixture::close(x.grad(), f["grad_input.x"]));
   f.expect_param_grads(layer);
@@ -96,6 +105,8 @@ void check_decoder(const std::string& file, bool norm_first) {
   std::vector<int32_t> tgt_lengths = f.ints("lengths.tgt"), mem_lengths = f.ints("lengths.memory");
   Var y = layer.forward(tgt, memory, {tgt_lengths, true}, mem_lengths);
   EXPECT_TRUE(Fixture::close(y.value(), f["output.y"]));
+  EXPECT_TRUE(Fixture::close(inference([&] { return layer.forward(tgt, memory, {tgt_lengths, true}, mem_lengths); }),
+                             f["output.y"]));
   backward_weighted(f, {{"y", y}});
   EXPECT_TRUE(Fixture::close(tgt.grad(), f["grad_input.tgt"]));
   EXPECT_TRUE(Fixture::close(memory.grad(), f["grad_input.memory"]));

@@ -28,6 +28,23 @@ void check_attention_args(const char* op, const AttentionShape& s, const Attenti
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
                        const AttentionMask& mask, float scale, float* out, float* lse);
 
+// Where each head's rows lie when Q, K, V or the output are views into other layouts (the [B, L, 3, H, D] output
+// of a fused q/k/v projection, an output written as [B, L, H, D] for the output projection): row i of head h of
+// batch element b starts at ptr + b * batch + h * head + i * row.
+struct HeadStrides {
+  int64_t batch = 0, head = 0, row = 0;
+};
+struct AttentionStrides {
+  HeadStrides q, k, v, out;
+};
+AttentionStrides contiguous_strides(const AttentionShape& s);  // [B, H, L, D]
+
+// attention_forward on strided operands (row strides >= head_dim; the output's rows must not overlap). lse may
+// be null when no backward follows (inference).
+void attention_forward_strided(const AttentionShape& s, const float* q, const float* k, const float* v,
+                               const AttentionStrides& strides, const AttentionMask& mask, float scale, float* out,
+                               float* lse);
+
 // Gradients from dout, given the forward's out and lse. dq, dk, dv are overwritten.
 void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* out,
                         const float* dout, const float* lse, const AttentionMask& mask, float scale, float* dq,

@@ -26,9 +26,18 @@ struct PackedWeight {
 PackedWeight pack_weight(int64_t n, int64_t k, const float* w);  // w contiguous
 // Whether gemm_packed_weight is the faster way to multiply m rows of length k (otherwise gemm with the BLAS).
 bool packed_weight_suits(int64_t m, int64_t k);
-// C[m, n] = A[m, k] W^T + beta C with beta 0 or 1; A row-major with leading dimension lda.
+// What a product's tiles apply to C before storing it, saving a pass over C each: C = act(A W^T + bias) +
+// residual, with act relu or the identity. bias [n] and residual [m, n] (leading dimension ld_residual) may be
+// null; residual may not overlap C.
+struct GemmEpilogue {
+  const float* bias = nullptr;
+  bool relu = false;
+  const float* residual = nullptr;
+  int64_t ld_residual = 0;
+};
+// C[m, n] = A[m, k] W^T + beta C with beta 0 or 1, then the epilogue; A row-major with leading dimension lda.
 void gemm_packed_weight(int64_t m, const float* a, int64_t lda, const PackedWeight& w, float beta, float* c,
-                        int64_t ldc);
+                        int64_t ldc, const GemmEpilogue& epilogue = {});
 
 std::string blas_description();
 

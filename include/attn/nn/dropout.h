@@ -11,6 +11,7 @@ class Dropout : public Module {
   Dropout(float p, Rng& rng);
   Var forward(const Var& x);
   float p() const { return p_; }
+  bool active() const { return training() && p_ > 0.0f; }  // forward is the identity otherwise
 
  private:
   float p_;

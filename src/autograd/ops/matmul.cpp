@@ -3,7 +3,10 @@
 #include <omp.h>
 
 #include <mutex>
+#include <utility>
 
+#include "attn/autograd/ops/activation.h"
+#include "attn/autograd/ops/arithmetic.h"
 #include "attn/core/error.h"
 #include "attn/core/threads.h"
 #include "attn/kernels/elementwise.h"
@@ -62,6 +65,23 @@ std::shared_ptr<const PackedValue> packed_weight(Node& weight) {
   return weight.packed;
 }
 
+// Inference over few rows (batch 1, decoding) reuses the weight packed once instead of packing it per call.
+bool uses_packed_weight(const Var& weight, int64_t rows, int64_t in) {
+  return !grad_enabled() && kernels::packed_weight_suits(rows, in) && weight.value().is_contiguous();
+}
+
+// x W^T + bias through the packed weight, with the fusion applied by the product's epilogue. x contiguous.
+Var packed_linear(const Tensor& x, const Var& weight, const float* bias, const Shape& out_shape,
+                  const LinearFusion& fusion) {
+  const int64_t in = x.shape().back(), out_f = out_shape.back(), rows = leading_rows(out_shape);
+  Tensor out = Tensor::empty(out_shape);
+  const Tensor residual = fusion.residual.defined() ? fusion.residual.value().contiguous() : Tensor();
+  const kernels::GemmEpilogue epilogue{bias, fusion.relu, residual.defined() ? residual.data() : nullptr, out_f};
+  kernels::gemm_packed_weight(rows, x.data(), in, packed_weight(*weight.node())->weight, 0.0f, out.data(), out_f,
+                              epilogue);
+  return make_result("linear", std::move(out), {}, nullptr);
+}
+
 }  // namespace
 
 Var matmul(const Var& a, const Var& b) {
@@ -116,7 +136,9 @@ Var matmul(const Var& a, const Var& b) {
   });
 }
 
-Var linear(const Var& x, const Var& weight, const Var& bias) {
+Var linear(const Var& x, const Var& weight, const Var& bias) { return linear_fused(x, weight, bias, LinearFusion{}); }
+
+Var linear_fused(const Var& x, const Var& weight, const Var& bias, const LinearFusion& fusion) {
   check_nonempty("linear", {x, weight, bias});
   Tensor xv = x.value().contiguous(), wv = weight.value().contiguous();
   ATTN_CHECK(wv.dim() == 2 && xv.dim() >= 1 && xv.shape().back() == wv.size(1),
@@ -130,19 +152,19 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   }
   Shape out_shape = xv.shape();
   out_shape.back() = out_f;
+  ATTN_CHECK(!fusion.residual.defined() || fusion.residual.shape() == out_shape,
+             "linear: residual {} does not match the output {}", shape_str(fusion.residual.shape()),
+             shape_str(out_shape));
+  const float* bias_data = bv.defined() ? std::as_const(bv).data() : nullptr;
+  if (uses_packed_weight(weight, rows, in)) return packed_linear(xv, weight, bias_data, out_shape, fusion);
   Tensor out = Tensor::empty(out_shape);
   // Start from the bias rows and add x W^T: with beta = 1 the product skips its pass that zeroes the output.
-  if (bv.defined()) kernels::fill_rows(rows, out_f, bv.data(), out.data());
+  if (bv.defined()) kernels::fill_rows(rows, out_f, bias_data, out.data());
   const float beta = bv.defined() ? 1.0f : 0.0f;
-  // Inference over few rows (batch 1, decoding) reuses the weight packed once instead of packing it per call.
-  if (!grad_enabled() && kernels::packed_weight_suits(rows, in) && weight.value().is_contiguous()) {
-    kernels::gemm_packed_weight(rows, xv.data(), in, packed_weight(*weight.node())->weight, beta, out.data(), out_f);
-    return make_result("linear", std::move(out), {}, nullptr);
-  }
   gemm_into(false, true, rows, out_f, in, xv.data(), wv.data(), out.data(), beta);
   std::vector<Var> inputs{x, weight};
   if (bias.defined()) inputs.push_back(bias);
-  return make_result("linear", std::move(out), inputs, [xv, wv, rows, in, out_f](Node& n) {
+  Var y = make_result("linear", std::move(out), inputs, [xv, wv, rows, in, out_f](Node& n) {
     const bool want_x = n.inputs[0]->requires_grad, want_w = n.inputs[1]->requires_grad;
     Tensor dx = want_x ? Tensor::empty(xv.shape()) : Tensor(), dw = want_w ? Tensor::empty(wv.shape()) : Tensor();
     const float* g = n.grad.data();
@@ -162,6 +184,8 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
       accumulate_grad(*n.inputs[2], std::move(db));
     }
   });
+  if (fusion.relu) y = relu(y);
+  return fusion.residual.defined() ? add(y, fusion.residual) : y;
 }
 
 }  // namespace attn::autograd

@@ -70,24 +70,26 @@ Head head_of(const AttentionShape& s, const AttentionMask& mask, int64_t b) {
 // K^T (or V^T) as one [dim, kBlockK] panel per key block, keys past key_len zero. Panels keep the tile loads
 // of a block within a few KiB: one [dim, len] matrix would put its rows len*4 bytes apart, and at power-of-two
 // lengths all of a block's rows would fall into the same L1 set.
-float* pack_key_panels(const float* src, int64_t key_len, int64_t dim, std::vector<float>& buf) {
+// src's rows lie lds apart.
+float* pack_key_panels(const float* src, int64_t lds, int64_t key_len, int64_t dim, std::vector<float>& buf) {
   const int64_t blocks = (key_len + kBlockK - 1) / kBlockK;
   float* dst = scratch(buf, blocks * dim * kBlockK);
   for (int64_t kb = 0; kb < blocks; ++kb) {
     const int64_t k0 = kb * kBlockK;
-    pack_transposed(src + k0 * dim, dim, std::min(kBlockK, key_len - k0), kBlockK, dim, dst + kb * dim * kBlockK,
+    pack_transposed(src + k0 * lds, lds, std::min(kBlockK, key_len - k0), kBlockK, dim, dst + kb * dim * kBlockK,
                     kBlockK);
   }
   return dst;
 }
 
-// Rows of width dim copied into rows of width dim_pad (zero tail), so tiles can load whole vectors.
+// Rows of width dim, lds apart, copied into rows of width dim_pad (zero tail), so tiles can load whole vectors.
 // Returns src itself when no padding is needed.
-const float* padded_rows(const float* src, int64_t rows, int64_t dim, int64_t dim_pad, std::vector<float>& buf) {
-  if (dim == dim_pad) return src;
+const float* padded_rows(const float* src, int64_t lds, int64_t rows, int64_t dim, int64_t dim_pad,
+                         std::vector<float>& buf) {
+  if (dim == dim_pad && lds == dim) return src;
   float* dst = scratch(buf, rows * dim_pad);
   for (int64_t r = 0; r < rows; ++r) {
-    std::memcpy(dst + r * dim_pad, src + r * dim, sizeof(float) * dim);
+    std::memcpy(dst + r * dim_pad, src + r * lds, sizeof(float) * dim);
     std::fill(dst + r * dim_pad + dim, dst + (r + 1) * dim_pad, 0.0f);
   }
   return dst;
@@ -112,21 +114,32 @@ struct ForwardScratch {
   std::vector<float> kt, v_pad, s, o, m, l;
   int64_t packed_head = -1;
   const float* v_rows = nullptr;  // V with rows padded to dim_pad (or V itself)
+  int64_t ld_v_rows = 0;
 };
 
-// One block of up to kBlockQ queries of one head: q, k, v, out point at the head's [len, dim] matrices.
-void forward_block(const Head& h, int64_t head_index, const float* q, const float* k, const float* v, float scale,
-                   int64_t q0, float* out, float* lse, ForwardScratch& ws) {
+// One head's rows, each `row` floats after the previous one (the head_dim of a contiguous [B, H, L, D] array).
+struct HeadRows {
+  const float *q, *k, *v;
+  float* out;
+  float* lse;  // null: not wanted
+  int64_t ldq, ldk, ldv, ldo;
+};
+
+// One block of up to kBlockQ queries of one head.
+void forward_block(const Head& h, int64_t head_index, const HeadRows& at, float scale, int64_t q0,
+                   ForwardScratch& ws) {
   const int64_t rows = std::min(kBlockQ, h.len_q - q0), dim = h.dim, dp = h.dim_pad;
+  float* out = at.out;
   const int64_t key_end = h.visible_end(q0 + rows - 1);  // the last row sees the most
   if (key_end == 0) {
-    std::fill(out + q0 * dim, out + (q0 + rows) * dim, 0.0f);
-    std::fill(lse + q0, lse + q0 + rows, kNegInf);
+    for (int64_t r = q0; r < q0 + rows; ++r) std::fill(out + r * at.ldo, out + r * at.ldo + dim, 0.0f);
+    if (at.lse) std::fill(at.lse + q0, at.lse + q0 + rows, kNegInf);
     return;
   }
   if (ws.packed_head != head_index) {  // consecutive blocks of one head share the packed K^T and V
-    pack_key_panels(k, h.key_len, dim, ws.kt);
-    ws.v_rows = padded_rows(v, h.key_len, dim, dp, ws.v_pad);
+    pack_key_panels(at.k, at.ldk, h.key_len, dim, ws.kt);
+    ws.v_rows = padded_rows(at.v, at.ldv, h.key_len, dim, dp, ws.v_pad);
+    ws.ld_v_rows = ws.v_rows == at.v ? at.ldv : dp;
     ws.packed_head = head_index;
   }
   const float* kt = ws.kt.data();
@@ -138,12 +151,12 @@ void forward_block(const Head& h, int64_t head_index, const float* q, const floa
   std::fill(m, m + rows, kNegInf);
   std::fill(l, l + rows, 0.0f);
   const float c = scale * cpu::kLog2e;
-  const float* qb = q + q0 * dim;
+  const float* qb = at.q + q0 * at.ldq;
 
   for (int64_t k0 = 0; k0 < key_end; k0 += kBlockK) {
     const int64_t keys = std::min(kBlockK, key_end - k0), width = round_up(keys, kLanes);
     // S[rows, width] = Q[rows, dim] K^T[dim, width]
-    small_gemm(int(rows), int(width), int(dim), qb, dim, 1, kt + k0 * dim, kBlockK, s, kBlockK, false);
+    small_gemm(int(rows), int(width), int(dim), qb, at.ldq, 1, kt + k0 * dim, kBlockK, s, kBlockK, false);
     mask_block(h, q0, rows, k0, width, s, kBlockK, kNegInf);
     for (int64_t r = 0; r < rows; ++r) {
       float* sr = s + r * kBlockK;
@@ -174,18 +187,19 @@ void forward_block(const Head& h, int64_t head_index, const float* q, const floa
       l[r] += sum.reduce_add();
     }
     // O[rows, dp] += P[rows, keys] V[keys, dp]
-    small_gemm(int(rows), int(dp), int(keys), s, kBlockK, 1, ws.v_rows + k0 * dp, dp, o, dp, true);
+    small_gemm(int(rows), int(dp), int(keys), s, kBlockK, 1, ws.v_rows + k0 * ws.ld_v_rows, ws.ld_v_rows, o, dp,
+               true);
   }
   for (int64_t r = 0; r < rows; ++r) {
-    float* dst = out + (q0 + r) * dim;
+    float* dst = out + (q0 + r) * at.ldo;
     if (l[r] == 0.0f) {  // no visible key
       std::fill(dst, dst + dim, 0.0f);
-      lse[q0 + r] = kNegInf;
+      if (at.lse) at.lse[q0 + r] = kNegInf;
       continue;
     }
     const float inv = 1.0f / l[r];
     for (int64_t d = 0; d < dim; ++d) dst[d] = o[r * dp + d] * inv;
-    lse[q0 + r] = m[r] * scale + std::log(l[r]);
+    if (at.lse) at.lse[q0 + r] = m[r] * scale + std::log(l[r]);
   }
 }
 
@@ -200,11 +214,11 @@ void backward_keys(const Head& h, const float* q, const float* k, const float* v
                    float* dq_acc, float* dk, float* dv, BackwardScratch& ws) {
   const int64_t dim = h.dim, dp = h.dim_pad, lq = h.len_q;
   const float c = scale * cpu::kLog2e;
-  const float* kt = pack_key_panels(k, h.key_len, dim, ws.kt);
-  const float* vt = pack_key_panels(v, h.key_len, dim, ws.vt);
-  const float* k_rows = padded_rows(k, h.key_len, dim, dp, ws.k_pad);
-  const float* q_rows = padded_rows(q, lq, dim, dp, ws.q_pad);
-  const float* do_rows = padded_rows(dout, lq, dim, dp, ws.do_pad);
+  const float* kt = pack_key_panels(k, dim, h.key_len, dim, ws.kt);
+  const float* vt = pack_key_panels(v, dim, h.key_len, dim, ws.vt);
+  const float* k_rows = padded_rows(k, dim, h.key_len, dim, dp, ws.k_pad);
+  const float* q_rows = padded_rows(q, dim, lq, dim, dp, ws.q_pad);
+  const float* do_rows = padded_rows(dout, dim, lq, dim, dp, ws.do_pad);
   float* p = scratch(ws.p, kBlockQ * kBlockK);
   float* ds = scratch(ws.ds, kBlockQ * kBlockK);
   float* dk_acc = scratch(ws.dk, kBlockK * dp);
@@ -269,13 +283,29 @@ void check_attention_args(const char* op, const AttentionShape& s, const Attenti
   }
 }
 
+AttentionStrides contiguous_strides(const AttentionShape& s) {
+  const HeadStrides q{s.heads * s.len_q * s.head_dim, s.len_q * s.head_dim, s.head_dim};
+  const HeadStrides k{s.heads * s.len_k * s.head_dim, s.len_k * s.head_dim, s.head_dim};
+  return {q, k, k, q};
+}
+
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
                        const AttentionMask& mask, float scale, float* out, float* lse) {
+  attention_forward_strided(s, q, k, v, contiguous_strides(s), mask, scale, out, lse);
+}
+
+void attention_forward_strided(const AttentionShape& s, const float* q, const float* k, const float* v,
+                               const AttentionStrides& st, const AttentionMask& mask, float scale, float* out,
+                               float* lse) {
   check_attention_args("attention_forward", s, mask);
   ATTN_CHECK(std::isfinite(scale) && scale > 0, "attention_forward: scale must be positive and finite, got {}",
              scale);
+  for (const HeadStrides* hs : {&st.q, &st.k, &st.v, &st.out}) {
+    ATTN_CHECK(hs->row >= s.head_dim && hs->head >= 0 && hs->batch >= 0,
+               "attention_forward: row stride {} is shorter than head_dim {} (or a stride is negative)", hs->row,
+               s.head_dim);
+  }
   const int64_t heads = s.batch * s.heads, q_blocks = (s.len_q + kBlockQ - 1) / kBlockQ;
-  const int64_t qsz = s.len_q * s.head_dim, ksz = s.len_k * s.head_dim;
 #pragma omp parallel
   {
     static thread_local ForwardScratch ws;
@@ -283,10 +313,12 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
     // Static contiguous ranges: each thread walks whole heads, packing K and V once per head.
 #pragma omp for schedule(static)
     for (int64_t task = 0; task < heads * q_blocks; ++task) {
-      const int64_t bh = task / q_blocks, qb = task % q_blocks;
-      const Head h = head_of(s, mask, bh / s.heads);
-      forward_block(h, bh, q + bh * qsz, k + bh * ksz, v + bh * ksz, scale, qb * kBlockQ, out + bh * qsz,
-                    lse + bh * s.len_q, ws);
+      const int64_t bh = task / q_blocks, qb = task % q_blocks, b = bh / s.heads, hd = bh % s.heads;
+      auto offset = [&](const HeadStrides& hs) { return b * hs.batch + hd * hs.head; };
+      const HeadRows at{q + offset(st.q),   k + offset(st.k), v + offset(st.v), out + offset(st.out),
+                        lse ? lse + bh * s.len_q : nullptr,  st.q.row,        st.k.row, st.v.row,
+                        st.out.row};
+      forward_block(head_of(s, mask, b), bh, at, scale, qb * kBlockQ, ws);
     }
   }
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "attn/kernels/gemm.h"
@@ -40,12 +41,29 @@ void pack_panel(bool trans_b, int64_t n, int64_t k, const float* b, int64_t ldb,
 
 // C[MR rows, NP panels] (+)= A[MR, k] * panels, panel i at b + i * panel_floats: small_gemm.h's tile, widened to
 // NP panels for the tail rows so that they keep as many independent accumulator chains in flight.
-template <int MR, int NP, class A>
+template <int MR, int NP, class A, class Epilogue>
 void panel_tile(int64_t k, const float* a, const A& layout, const float* b, int64_t panel_floats, float* c,
-                int64_t ldc, bool accumulate) {
-  gemm_tile<MR, NP * kTileVecs>(int(k), a, layout, b, PanelsB<kPanel>{panel_floats}, c, ldc, accumulate, 0, 0,
-                                NoEpilogue{});
+                int64_t ldc, bool accumulate, int64_t row0, int64_t col0, const Epilogue& epilogue) {
+  gemm_tile<MR, NP * kTileVecs>(int(k), a, layout, b, PanelsB<kPanel>{panel_floats}, c, ldc, accumulate, int(row0),
+                                int(col0), epilogue);
 }
+
+// GemmEpilogue on one vector of C at (row, col); a null part is skipped by a branch the tile's loop predicts.
+struct FusedEpilogue {
+  GemmEpilogue e;
+  Vec operator()(int row, int col, Vec v) const {
+    if (e.bias) v = v + Vec::load(e.bias + col);
+    if (e.relu) v = max(v, Vec::zero());
+    if (e.residual) v = v + Vec::load(e.residual + row * e.ld_residual + col);
+    return v;
+  }
+  float scalar(int64_t row, int64_t col, float v) const {
+    if (e.bias) v += e.bias[col];
+    if (e.relu) v = std::max(v, 0.0f);
+    if (e.residual) v += e.residual[row * e.ld_residual + col];
+    return v;
+  }
+};
 
 struct Product {
   int64_t m, n, k;
@@ -58,50 +76,56 @@ struct Product {
 };
 
 // MR rows of C starting at row i, panels [q0, q1). The last panel may reach past n: it goes through a
-// kPanel-wide buffer and only the columns inside C are copied back.
-template <int MR, int NP, class A>
-void row_block(const Product& pr, const A& layout, int64_t i, int64_t q0, int64_t q1) {
+// kPanel-wide buffer, and only the columns inside C get the epilogue (bias holds n values) and are copied back.
+template <int MR, int NP, class A, class Epilogue>
+void row_block(const Product& pr, const A& layout, const Epilogue& epilogue, int64_t i, int64_t q0, int64_t q1) {
   const float* a = pr.a + layout.at(int(i), 0);
   float* c = pr.c + i * pr.ldc;
   const int64_t full = std::min(q1, pr.n / kPanel);  // panels wholly inside C
   int64_t q = q0;
   for (; q + NP <= full; q += NP) {
     panel_tile<MR, NP>(pr.k, a, layout, pr.panels + q * pr.panel_floats, pr.panel_floats, c + q * kPanel, pr.ldc,
-                       pr.accumulate);
+                       pr.accumulate, i, q * kPanel, epilogue);
   }
   for (; q < q1; ++q) {  // what is left one panel at a time, through the buffer when it sticks out
     const int64_t j0 = q * kPanel, width = std::min<int64_t>(kPanel, pr.n - j0);
     if (width == kPanel) {
       panel_tile<MR, 1>(pr.k, a, layout, pr.panels + q * pr.panel_floats, pr.panel_floats, c + j0, pr.ldc,
-                        pr.accumulate);
+                        pr.accumulate, i, j0, epilogue);
       continue;
     }
     alignas(64) float tile[MR * kPanel] = {};
     if (pr.accumulate)
       for (int r = 0; r < MR; ++r) std::memcpy(tile + r * kPanel, c + r * pr.ldc + j0, sizeof(float) * width);
     panel_tile<MR, 1>(pr.k, a, layout, pr.panels + q * pr.panel_floats, pr.panel_floats, tile, kPanel,
-                      pr.accumulate);
-    for (int r = 0; r < MR; ++r) std::memcpy(c + r * pr.ldc + j0, tile + r * kPanel, sizeof(float) * width);
+                      pr.accumulate, 0, 0, NoEpilogue{});
+    for (int r = 0; r < MR; ++r) {
+      if constexpr (std::is_same_v<Epilogue, NoEpilogue>) {
+        std::memcpy(c + r * pr.ldc + j0, tile + r * kPanel, sizeof(float) * width);
+      } else {
+        for (int64_t j = 0; j < width; ++j) c[r * pr.ldc + j0 + j] = epilogue.scalar(i + r, j0 + j, tile[r * kPanel + j]);
+      }
+    }
   }
 }
 
 // Rows [0, m) against panels [q0, q1): full tiles of kTileRows, then the remaining rows with wider tiles.
-template <class A>
-void multiply_panels(const Product& pr, const A& layout, int64_t q0, int64_t q1) {
+template <class A, class Epilogue>
+void multiply_panels(const Product& pr, const A& layout, const Epilogue& e, int64_t q0, int64_t q1) {
   int64_t i = 0;
-  for (; i + kTileRows <= pr.m; i += kTileRows) row_block<kTileRows, 1>(pr, layout, i, q0, q1);
+  for (; i + kTileRows <= pr.m; i += kTileRows) row_block<kTileRows, 1>(pr, layout, e, i, q0, q1);
   switch (pr.m - i) {
     case 5:  // as 3 + 2 and 2 + 2 rows: a 5- or 4-row tile of one panel has too few accumulators
-      row_block<3, 2>(pr, layout, i, q0, q1);
-      row_block<2, 3>(pr, layout, i + 3, q0, q1);
+      row_block<3, 2>(pr, layout, e, i, q0, q1);
+      row_block<2, 3>(pr, layout, e, i + 3, q0, q1);
       break;
     case 4:
-      row_block<2, 3>(pr, layout, i, q0, q1);
-      row_block<2, 3>(pr, layout, i + 2, q0, q1);
+      row_block<2, 3>(pr, layout, e, i, q0, q1);
+      row_block<2, 3>(pr, layout, e, i + 2, q0, q1);
       break;
-    case 3: row_block<3, 2>(pr, layout, i, q0, q1); break;
-    case 2: row_block<2, 3>(pr, layout, i, q0, q1); break;
-    case 1: row_block<1, 4>(pr, layout, i, q0, q1); break;
+    case 3: row_block<3, 2>(pr, layout, e, i, q0, q1); break;
+    case 2: row_block<2, 3>(pr, layout, e, i, q0, q1); break;
+    case 1: row_block<1, 4>(pr, layout, e, i, q0, q1); break;
     default: break;
   }
 }
@@ -115,30 +139,30 @@ struct Source {
 };
 
 // Packs (when needed) and multiplies panels [q0, q1) in passes that keep the packed panels in L2.
-template <class A>
-void run_panels(const Product& pr, const A& layout, const Source& src, int64_t q0, int64_t q1) {
+template <class A, class Epilogue>
+void run_panels(const Product& pr, const A& layout, const Epilogue& e, const Source& src, int64_t q0, int64_t q1) {
   const int64_t per_pass = std::max<int64_t>(1, kPanelBytesPerPass / int64_t(sizeof(float) * pr.panel_floats));
   for (int64_t p0 = q0; p0 < q1; p0 += per_pass) {
     const int64_t p1 = std::min(q1, p0 + per_pass);
     for (int64_t q = p0; src.b && q < p1; ++q) {
       pack_panel(src.trans_b, pr.n, pr.k, src.b, src.ldb, q, src.dst + q * pr.panel_floats);
     }
-    multiply_panels(pr, layout, p0, p1);
+    multiply_panels(pr, layout, e, p0, p1);
   }
 }
 
-template <class A>
-void run(const Product& pr, const A& layout, const Source& src) {
+template <class A, class Epilogue = NoEpilogue>
+void run(const Product& pr, const A& layout, const Source& src, const Epilogue& e = {}) {
   const int64_t panels = (pr.n + kPanel - 1) / kPanel;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (threads == 1 || panels == 1 || double(pr.m) * double(pr.n) * double(pr.k) < kParallelMacs) {
-    run_panels(pr, layout, src, 0, panels);
+    run_panels(pr, layout, e, src, 0, panels);
     return;
   }
 #pragma omp parallel num_threads(int(std::min<int64_t>(threads, panels)))
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    run_panels(pr, layout, src, panels * t / nt, panels * (t + 1) / nt);
+    run_panels(pr, layout, e, src, panels * t / nt, panels * (t + 1) / nt);
   }
 }
 
@@ -182,10 +206,15 @@ PackedWeight pack_weight(int64_t n, int64_t k, const float* w) {
 bool packed_weight_suits(int64_t m, int64_t k) { return cpu::packed_gemm_suits(m, 1, k, 1.0f, 0.0f); }
 
 void gemm_packed_weight(int64_t m, const float* a, int64_t lda, const PackedWeight& w, float beta, float* c,
-                        int64_t ldc) {
+                        int64_t ldc, const GemmEpilogue& epilogue) {
   if (m == 0 || w.n == 0) return;
   const cpu::Product pr{m, w.n, w.k, a, c, ldc, beta != 0.0f, w.panels.data(), w.k * kPanel};
-  cpu::run(pr, cpu::RowMajorA{lda}, cpu::Source{true, nullptr, 0, nullptr});
+  const cpu::Source src{true, nullptr, 0, nullptr};
+  if (epilogue.bias || epilogue.relu || epilogue.residual) {
+    cpu::run(pr, cpu::RowMajorA{lda}, src, cpu::FusedEpilogue{epilogue});
+  } else {
+    cpu::run(pr, cpu::RowMajorA{lda}, src);
+  }
 }
 
 }  // namespace attn::kernels

@@ -9,6 +9,7 @@
 #include "attn/autograd/ops/shape.h"
 #include "attn/autograd/ops/softmax.h"
 #include "attn/core/error.h"
+#include "attn/kernels/attention.h"
 
 namespace attn::nn {
 namespace {
@@ -38,11 +39,15 @@ Tensor additive_mask(int64_t batch, int64_t heads, int64_t lq, int64_t lk, const
   return mask;
 }
 
+void check_key_lengths(const AttentionMasking& masking, int64_t batch) {
+  ATTN_CHECK(masking.key_lengths.empty() || int64_t(masking.key_lengths.size()) == batch,
+             "MultiheadAttention: {} key lengths for a batch of {}", masking.key_lengths.size(), batch);
+}
+
 }  // namespace
 
 MultiheadAttention::MultiheadAttention(int64_t embed_dim, int64_t num_heads, Rng& rng, float dropout, bool bias)
-    : embed_dim_(embed_dim), num_heads_(num_heads), head_dim_(num_heads > 0 ? embed_dim / num_heads : 0),
-      dropout_p_(dropout) {
+    : embed_dim_(embed_dim), num_heads_(num_heads), head_dim_(num_heads > 0 ? embed_dim / num_heads : 0) {
   ATTN_CHECK(embed_dim > 0 && num_heads > 0 && embed_dim % num_heads == 0,
              "MultiheadAttention: embed_dim {} must be a positive multiple of num_heads {}", embed_dim, num_heads);
   // PyTorch: xavier_uniform_ on [3E, E] (fan_in E, fan_out 3E), zero biases.
@@ -71,16 +76,15 @@ Var MultiheadAttention::split_heads(const Var& x) const {
   return contiguous(permute(reshape(x, {batch, len, num_heads_, head_dim_}), {0, 2, 1, 3}));
 }
 
-Var MultiheadAttention::merge_heads(const Var& x) const {
+Var MultiheadAttention::merge_heads(const Var& x, const Var& residual) const {
   const int64_t batch = x.size(0), len = x.size(2);
-  return out_proj->forward(reshape(permute(x, {0, 2, 1, 3}), {batch, len, embed_dim_}));
+  return out_proj->forward(reshape(permute(x, {0, 2, 1, 3}), {batch, len, embed_dim_}), {.residual = residual});
 }
 
 Var MultiheadAttention::attend(const Var& q, const Var& k, const Var& v, const AttentionMasking& masking,
                                Tensor* weights, bool per_head) {
   const int64_t batch = q.size(0), lq = q.size(2), lk = k.size(2);
-  ATTN_CHECK(masking.key_lengths.empty() || int64_t(masking.key_lengths.size()) == batch,
-             "MultiheadAttention: {} key lengths for a batch of {}", masking.key_lengths.size(), batch);
+  check_key_lengths(masking, batch);
   const float score_scale = 1.0f / std::sqrt(float(head_dim_));
   AttentionOptions opts{masking.key_lengths, masking.causal, score_scale};
   if (weights) {
@@ -97,7 +101,7 @@ Var MultiheadAttention::attend(const Var& q, const Var& k, const Var& v, const A
       *weights = mean;
     }
   }
-  if (!(training() && dropout_p_ > 0.0f)) return scaled_dot_product_attention(q, k, v, opts);
+  if (!dropout_->active()) return scaled_dot_product_attention(q, k, v, opts);
   // Attention dropout needs the weights themselves: softmax(scale q k^T + mask), dropped, times v.
   const int64_t bh = batch * num_heads_;
   Var qf = reshape(q, {bh, lq, head_dim_}), vf = reshape(v, {bh, lk, head_dim_});
@@ -108,14 +112,18 @@ Var MultiheadAttention::attend(const Var& q, const Var& k, const Var& v, const A
 }
 
 Var MultiheadAttention::forward(const Var& query, const Var& key, const Var& value, const AttentionMasking& masking,
-                                Tensor* weights, bool per_head) {
+                                Tensor* weights, bool per_head, const Var& residual) {
   ATTN_CHECK(key.value().dim() == 3 && value.shape() == key.shape() && query.value().dim() == 3 &&
                  query.size(0) == key.size(0),
              "MultiheadAttention(embed_dim {}, heads {}): query {}, key {}, value {} must be [B, Lq, E], [B, Lk, E], "
              "[B, Lk, E]",
              embed_dim_, num_heads_, shape_str(query.shape()), shape_str(key.shape()), shape_str(value.shape()));
+  const bool self_attention = query.node() == key.node() && key.node() == value.node();
+  if (self_attention && !grad_enabled() && !weights && !dropout_->active()) {
+    return attend_in_place(query, masking, residual);
+  }
   Var q, k, v;
-  if (query.node() == key.node() && key.node() == value.node()) {  // self-attention: one GEMM for q, k, v
+  if (self_attention) {  // one GEMM for q, k, v
     const int64_t batch = query.size(0), len = query.size(1);
     Var qkv = contiguous(permute(reshape(project(query, 0, 3), {batch, len, 3, num_heads_, head_dim_}),
                                  {2, 0, 3, 1, 4}));  // [3, B, H, L, D]
@@ -128,7 +136,20 @@ Var MultiheadAttention::forward(const Var& query, const Var& key, const Var& val
     k = split_heads(project(key, 1));
     v = split_heads(project(value, 2));
   }
-  return merge_heads(attend(q, k, v, masking, weights, per_head));
+  return merge_heads(attend(q, k, v, masking, weights, per_head), residual);
+}
+
+Var MultiheadAttention::attend_in_place(const Var& x, const AttentionMasking& masking, const Var& residual) {
+  const int64_t batch = x.size(0), len = x.size(1), e = embed_dim_, d = head_dim_;
+  check_key_lengths(masking, batch);
+  const Tensor qkv = project(x, 0, 3).value();  // [B, L, 3, H, D]
+  Tensor out = Tensor::empty({batch, len, e});  // [B, L, H, D]
+  const kernels::HeadStrides in{len * 3 * e, d, 3 * e}, written{len * e, d, e};
+  const int32_t* lengths = masking.key_lengths.empty() ? nullptr : masking.key_lengths.data();
+  kernels::attention_forward_strided({batch, num_heads_, len, len, d}, qkv.data(), qkv.data() + e,
+                                     qkv.data() + 2 * e, {in, in, in, written}, {lengths, masking.causal},
+                                     1.0f / std::sqrt(float(d)), out.data(), nullptr);
+  return out_proj->forward(Var(out), {.residual = residual});
 }
 
 Var MultiheadAttention::forward_incremental(const Var& x, KVCache& cache, Tensor* weights) {

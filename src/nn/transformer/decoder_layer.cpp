@@ -24,17 +24,17 @@ template <class SelfAttention, class CrossAttention>
 Var TransformerDecoderLayer::run(const Var& tgt, SelfAttention&& self_block, CrossAttention&& cross_block) {
   auto sa = [&](const Var& h) { return dropout1_->forward(self_block(h)); };
   auto ca = [&](const Var& h) { return dropout2_->forward(cross_block(h)); };
-  auto ff = [&](const Var& h) {
-    return dropout3_->forward(feed_forward(*linear1, *linear2, *dropout_, options_.activation, h));
+  auto ff = [&](const Var& in, const Var& residual) {
+    return feed_forward(*linear1, *linear2, *dropout_, *dropout3_, options_.activation, in, residual);
   };
   if (options_.norm_first) {
     Var h = tgt + sa(norm1->forward(tgt));
     h = h + ca(norm2->forward(h));
-    return h + ff(norm3->forward(h));
+    return ff(norm3->forward(h), h);
   }
   Var h = norm1->forward(tgt + sa(tgt));
   h = norm2->forward(h + ca(h));
-  return norm3->forward(h + ff(h));
+  return norm3->forward(ff(h, h));
 }
 
 Var TransformerDecoderLayer::forward(const Var& tgt, const Var& memory, const AttentionMasking& tgt_masking,

@@ -5,10 +5,14 @@
 
 namespace attn::nn {
 
-Var feed_forward(const Linear& linear1, const Linear& linear2, Dropout& dropout, Activation activation, const Var& x) {
-  Var h = linear1.forward(x);
-  h = activation == Activation::kRelu ? autograd::relu(h) : autograd::gelu(h);
-  return linear2.forward(dropout.forward(h));
+Var feed_forward(const Linear& linear1, const Linear& linear2, Dropout& dropout, Dropout& dropout_out,
+                 Activation activation, const Var& x, const Var& residual) {
+  const bool relu = activation == Activation::kRelu;
+  Var h = linear1.forward(x, {.relu = relu});
+  if (!relu) h = autograd::gelu(h);
+  h = dropout.forward(h);
+  if (dropout_out.active()) return residual + dropout_out.forward(linear2.forward(h));
+  return linear2.forward(h, {.residual = residual});
 }
 
 TransformerEncoderLayer::TransformerEncoderLayer(const TransformerLayerOptions& o, Rng& rng) : options_(o) {
@@ -24,16 +28,20 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerLayerOptions& 
 }
 
 Var TransformerEncoderLayer::forward(const Var& x, const AttentionMasking& masking, Tensor* weights) {
-  auto self_block = [&](const Var& h) { return dropout1_->forward(self_attn->forward(h, h, h, masking, weights)); };
-  auto ff_block = [&](const Var& h) {
-    return dropout2_->forward(feed_forward(*linear1, *linear2, *dropout_, options_.activation, h));
+  // residual + dropout1(self_attn(h)); without dropout the output projection adds the residual itself.
+  auto self_block = [&](const Var& h, const Var& residual) {
+    if (dropout1_->active()) return residual + dropout1_->forward(self_attn->forward(h, h, h, masking, weights));
+    return self_attn->forward(h, h, h, masking, weights, false, residual);
+  };
+  auto ff_block = [&](const Var& in, const Var& residual) {
+    return feed_forward(*linear1, *linear2, *dropout_, *dropout2_, options_.activation, in, residual);
   };
   if (options_.norm_first) {
-    Var h = x + self_block(norm1->forward(x));
-    return h + ff_block(norm2->forward(h));
+    Var h = self_block(norm1->forward(x), x);
+    return ff_block(norm2->forward(h), h);
   }
-  Var h = norm1->forward(x + self_block(x));
-  return norm2->forward(h + ff_block(h));
+  Var h = norm1->forward(self_block(x, x));
+  return norm2->forward(ff_block(h, h));
 }
 
 }  // namespace attn::nn

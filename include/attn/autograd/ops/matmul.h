@@ -11,4 +11,15 @@ Var matmul(const Var& a, const Var& b);
 // x [..., in], weight [out, in], bias [out] or undefined -> [..., out].
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 
+// What follows the product in linear_fused: y = act(x W^T + b) + residual, act relu or the identity, residual
+// [..., out] or undefined.
+struct LinearFusion {
+  bool relu = false;
+  Var residual;
+};
+// linear, then relu and the residual add. Inference over few rows applies them in the product's epilogue, one
+// pass over the output instead of three and no intermediate tensors; otherwise (gradients on, many rows) it runs
+// the same ops one after another.
+Var linear_fused(const Var& x, const Var& weight, const Var& bias, const LinearFusion& fusion);
+
 }  // namespace attn::autograd

@@ -31,8 +31,9 @@ class MultiheadAttention : public Module {
 
   // query [B, Lq, E], key and value [B, Lk, E] -> [B, Lq, E]. weights, when given, receives the attention
   // weights averaged over heads [B, Lq, Lk] (as PyTorch's need_weights) or, with per_head, [B, H, Lq, Lk].
+  // residual [B, Lq, E], when given, is added to the output (by the output projection's epilogue in inference).
   Var forward(const Var& query, const Var& key, const Var& value, const AttentionMasking& masking = {},
-              Tensor* weights = nullptr, bool per_head = false);
+              Tensor* weights = nullptr, bool per_head = false, const Var& residual = Var());
 
   // Incremental self-attention for decoding (no gradient): x [B, Lnew, E] are the next positions; their keys
   // and values are appended to `cache`, and each new position attends to everything before it and itself.
@@ -51,15 +52,17 @@ class MultiheadAttention : public Module {
  private:
   // [B, L, E] -> [B, H, L, D]
   Var split_heads(const Var& x) const;
-  // [B, H, L, D] -> [B, L, E] through out_proj
-  Var merge_heads(const Var& x) const;
+  // [B, H, L, D] -> [B, L, E] through out_proj (plus residual, when defined)
+  Var merge_heads(const Var& x, const Var& residual = Var()) const;
   // Projection rows [part*E, (part+1)*E) of the packed in_proj (0 = q, 1 = k, 2 = v); parts = 2 for k and v.
   Var project(const Var& x, int64_t part, int64_t parts = 1) const;
   Var attend(const Var& q, const Var& k, const Var& v, const AttentionMasking& masking, Tensor* weights,
              bool per_head);
+  // Self-attention for inference: the fused kernel reads the heads where the q/k/v projection wrote them
+  // ([B, L, 3, H, D]) and writes [B, L, H, D], out_proj's input, so no head split or merge copies.
+  Var attend_in_place(const Var& x, const AttentionMasking& masking, const Var& residual);
 
   int64_t embed_dim_, num_heads_, head_dim_;
-  float dropout_p_;
   std::shared_ptr<Dropout> dropout_;
 };
 

@@ -21,8 +21,11 @@ struct TransformerLayerOptions {
   float layer_norm_eps = 1e-5f;
 };
 
-// The position-wise feed-forward block, shared by encoder and decoder layers.
-Var feed_forward(const Linear& linear1, const Linear& linear2, Dropout& dropout, Activation activation, const Var& x);
+// The position-wise feed-forward block with its residual connection, shared by encoder and decoder layers:
+// residual + dropout_out(linear2(dropout(act(linear1(x))))). With the dropouts inactive, relu and the residual
+// add run in the products' epilogues where Linear can fuse them (inference).
+Var feed_forward(const Linear& linear1, const Linear& linear2, Dropout& dropout, Dropout& dropout_out,
+                 Activation activation, const Var& x, const Var& residual);
 
 class TransformerEncoderLayer : public Module {
  public:
