@@ -155,6 +155,20 @@ TEST(AutogradOps, LayerNorm) {
   EXPECT_TRUE(gradcheck([](const V& x) { return layer_norm(x[0], Var(), Var()); }, {{4, 17}}));
 }
 
+// A lookup only reads the table: its content key (what packed copies of a tied output weight are checked
+// against) stays put.
+TEST(AutogradOps, EmbeddingLookupIsNotAWrite) {
+  Var table(Tensor::from_vector({5, 3}, testing::random_floats(15)), true);
+  const Tensor::ContentKey before = table.value().content_key();
+  const std::vector<int32_t> ids{4, 0, 2};
+  embedding(table, ids, {3});
+  {
+    NoGradGuard no_grad;
+    embedding(table, ids, {3});
+  }
+  EXPECT_TRUE(table.value().content_key() == before);
+}
+
 TEST(AutogradOps, EmbeddingScatterAddsRepeatedIds) {
   std::vector<int32_t> ids{1, 3, 1, 0, 3, 3};
   EXPECT_TRUE(gradcheck([&](const V& x) { return embedding(x[0], ids, {2, 3}); }, {{5, 4}}));

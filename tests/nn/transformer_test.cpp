@@ -79,6 +79,30 @@ TEST(MultiheadAttention, IncrementalDecodingMatchesTheFullCausalPass) {
   }
 }
 
+// Without gradients the in_proj row slices are kept between calls (so each keeps its packed copy); they must
+// follow in-place writes to in_proj_weight and new in_proj tensors (a load).
+TEST(MultiheadAttention, InferenceFollowsInProjChanges) {
+  Rng rng(8);
+  MultiheadAttention mha(8, 2, rng);
+  Var x = random_var({1, 4, 8}), memory = random_var({1, 5, 8});
+  auto expect_matches_grad_mode = [&](const char* when) {
+    const std::vector<float> want = mha.forward(x, memory, memory).value().to_vector();
+    autograd::NoGradGuard no_grad;
+    KVCache cache;
+    EXPECT_TRUE(all_close(mha.forward_cross_cached(x, memory, cache, {}).value().to_vector(),
+                          std::vector<double>(want.begin(), want.end()), 1e-5, 1e-6))
+        << when;
+  };
+  expect_matches_grad_mode("first call");
+  expect_matches_grad_mode("slices reused");
+  mha.in_proj_weight.value().data()[8 * 8 + 3] += 2.0f;  // a key row
+  expect_matches_grad_mode("after an in-place write");
+  mha.in_proj_bias.value() = random_var({24}).value();
+  expect_matches_grad_mode("after a new bias tensor");
+  mha.in_proj_weight.value() = random_var({24, 8}).value();
+  expect_matches_grad_mode("after a new weight tensor");
+}
+
 TEST(MultiheadAttention, AttentionDropoutIsUnbiased) {
   // Inverted dropout on the weights leaves the expected output unchanged: the mean over many training-mode
   // passes (the explicit weights path) approaches the evaluation-mode output (the fused path).

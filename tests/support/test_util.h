@@ -14,9 +14,16 @@
 
 namespace attn::testing {
 
-// Deterministic per-test generator.
+// Deterministic per-test generator: reseeded when a new test starts, so a test sees the same numbers whether it
+// runs alone (as CTest runs it) or after others (a --gtest_filter run).
 inline std::mt19937_64& rng() {
-  static std::mt19937_64 g(20261121);
+  static std::mt19937_64 g;
+  static const ::testing::TestInfo* seeded_for = nullptr;
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (test != seeded_for) {
+    g.seed(20261121);
+    seeded_for = test;
+  }
   return g;
 }
 

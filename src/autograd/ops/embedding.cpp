@@ -12,7 +12,9 @@ Var embedding(const Var& table, std::span<const int32_t> ids, const Shape& ids_s
   ATTN_CHECK(table.value().dim() == 2, "embedding: table must be [vocab, dim], got {}", shape_str(table.shape()));
   ATTN_CHECK(shape_numel(ids_shape) == int64_t(ids.size()), "embedding: {} ids for id shape {}", ids.size(),
              shape_str(ids_shape));
-  Tensor tv = table.value().contiguous();
+  // Read through the const accessor: a writable pointer counts as a write, and the table may be a tied output
+  // weight whose packed copy (autograd::linear, inference) a write would drop at every decoding step.
+  const Tensor tv = table.value().contiguous();
   const int64_t vocab = tv.size(0), dim = tv.size(1), n = int64_t(ids.size());
   Shape out_shape = ids_shape;
   out_shape.push_back(dim);

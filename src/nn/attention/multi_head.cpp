@@ -65,10 +65,32 @@ Var MultiheadAttention::project(const Var& x, int64_t part, int64_t parts) const
   ATTN_CHECK(x.value().dim() == 3 && x.size(2) == embed_dim_,
              "MultiheadAttention(embed_dim {}, heads {}): input of shape {} (need [batch, len, {}])", embed_dim_,
              num_heads_, shape_str(x.shape()), embed_dim_);
+  if (parts == 3) return linear(x, in_proj_weight, in_proj_bias);
+  const InProjRows rows = in_proj_rows(part, parts);
+  return linear(x, rows.weight, rows.bias);
+}
+
+MultiheadAttention::InProjRows MultiheadAttention::in_proj_rows(int64_t part, int64_t parts) const {
   const int64_t begin = part * embed_dim_, end = (part + parts) * embed_dim_;
-  Var w = parts == 3 ? in_proj_weight : slice(in_proj_weight, 0, begin, end);
-  Var b = !in_proj_bias.defined() ? Var() : parts == 3 ? in_proj_bias : slice(in_proj_bias, 0, begin, end);
-  return linear(x, w, b);
+  auto make = [&] {
+    return InProjRows{slice(in_proj_weight, 0, begin, end),
+                      in_proj_bias.defined() ? slice(in_proj_bias, 0, begin, end) : Var(), {}};
+  };
+  if (grad_enabled()) return make();
+  // Kept while in_proj_weight and in_proj_bias hold the same tensors: linear keeps its packed copy of a weight
+  // on the weight's node, and a fresh slice per call (each decoding step) would repack it every time.
+  auto identity = [](const Var& v) {
+    return v.defined() ? v.value().content_key() : Tensor::ContentKey{};
+  };
+  std::array<Tensor::ContentKey, 2> from{identity(in_proj_weight), identity(in_proj_bias)};
+  for (auto& key : from) key.version = 0;  // writes are the packed copy's concern, not the slice's
+  std::lock_guard lock(in_proj_rows_mutex_);
+  InProjRows& kept = in_proj_rows_[size_t(part * 2 + parts - 1)];
+  if (!kept.weight.defined() || kept.from != from) {
+    kept = make();
+    kept.from = from;
+  }
+  return kept;
 }
 
 Var MultiheadAttention::split_heads(const Var& x) const {

@@ -3,7 +3,9 @@
 // Self-attention (query = key = value) projects with one GEMM; the heads run through the fused kernel unless
 // attention dropout is active in training, where the weights must exist to be dropped.
 #pragma once
+#include <array>
 #include <memory>
+#include <mutex>
 #include <span>
 
 #include "attn/core/rng.h"
@@ -56,6 +58,12 @@ class MultiheadAttention : public Module {
   Var merge_heads(const Var& x, const Var& residual = Var()) const;
   // Projection rows [part*E, (part+1)*E) of the packed in_proj (0 = q, 1 = k, 2 = v); parts = 2 for k and v.
   Var project(const Var& x, int64_t part, int64_t parts = 1) const;
+  // Those rows of in_proj_weight and in_proj_bias; without gradients the same views from call to call.
+  struct InProjRows {
+    Var weight, bias;
+    std::array<Tensor::ContentKey, 2> from;  // what they are views of
+  };
+  InProjRows in_proj_rows(int64_t part, int64_t parts) const;
   Var attend(const Var& q, const Var& k, const Var& v, const AttentionMasking& masking, Tensor* weights,
              bool per_head);
   // Self-attention for inference: the fused kernel reads the heads where the q/k/v projection wrote them
@@ -64,6 +72,8 @@ class MultiheadAttention : public Module {
 
   int64_t embed_dim_, num_heads_, head_dim_;
   std::shared_ptr<Dropout> dropout_;
+  mutable std::mutex in_proj_rows_mutex_;
+  mutable std::array<InProjRows, 6> in_proj_rows_;  // [part * 2 + parts - 1]
 };
 
 }  // namespace attn::nn
