@@ -130,8 +130,9 @@ TEST(AutogradOps, PointerGeneratorLogProbs) {
   EXPECT_TRUE(gradcheck(
       [&](const V& x) { return pointer_generator_log_probs(x[0], sigmoid(x[1]), softmax(x[2], -1), ids); },
       {{3, 5}, {3, 1}, {3, 2}}));
-  EXPECT_TRUE(gradcheck([&](const V& x) { return pointer_generator_log_probs(x[0], sigmoid(x[1]), softmax(x[2], -1), ids); },
-                        {{3, 5}, {3}, {3, 2}}));
+  EXPECT_TRUE(gradcheck(
+      [&](const V& x) { return pointer_generator_log_probs(x[0], sigmoid(x[1]), softmax(x[2], -1), ids); },
+      {{3, 5}, {3}, {3, 2}}));
 }
 
 TEST(AutogradOps, SoftmaxOverAnyAxis) {

@@ -180,7 +180,8 @@ std::vector<float> scatter_heads(const AttentionShape& s, int64_t len, int64_t w
     for (int64_t h = 0; h < s.heads; ++h)
       for (int64_t i = 0; i < len; ++i)
         for (int64_t d = 0; d < s.head_dim; ++d)
-          out[size_t(b * st.batch + h * st.head + i * st.row + d)] = x[size_t(((b * s.heads + h) * len + i) * s.head_dim + d)];
+          out[size_t(b * st.batch + h * st.head + i * st.row + d)] =
+              x[size_t(((b * s.heads + h) * len + i) * s.head_dim + d)];
   return out;
 }
 
@@ -273,8 +274,8 @@ TEST(Attention, BackwardMatchesFiniteDifferencesInDouble) {
     std::vector<double> all;
     for (auto* part : {&q, &k, &v}) all.insert(all.end(), part->begin(), part->end());
     auto f = [&](const std::vector<double>& x) {
-      std::vector<double> qd(x.begin(), x.begin() + q.size()), kd(x.begin() + q.size(), x.begin() + q.size() + k.size()),
-          vd(x.begin() + q.size() + k.size(), x.end());
+      const auto k_begin = x.begin() + q.size(), v_begin = k_begin + k.size();
+      std::vector<double> qd(x.begin(), k_begin), kd(k_begin, v_begin), vd(v_begin, x.end());
       Reference r = reference_forward(c, qd, kd, vd, scale);
       double sum = 0;
       for (size_t i = 0; i < r.out.size(); ++i) sum += w[i] * r.out[i];

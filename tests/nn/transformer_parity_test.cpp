@@ -93,8 +93,12 @@ void check_encoder(const std::string& file, bool norm_first, Activation act) {
   f.expect_param_grads(layer);
 }
 
-TEST(TransformerParity, EncoderLayerPostLnRelu) { check_encoder("encoder_post_ln_relu.safetensors", false, Activation::kRelu); }
-TEST(TransformerParity, EncoderLayerPreLnGelu) { check_encoder("encoder_pre_ln_gelu.safetensors", true, Activation::kGelu); }
+TEST(TransformerParity, EncoderLayerPostLnRelu) {
+  check_encoder("encoder_post_ln_relu.safetensors", false, Activation::kRelu);
+}
+TEST(TransformerParity, EncoderLayerPreLnGelu) {
+  check_encoder("encoder_pre_ln_gelu.safetensors", true, Activation::kGelu);
+}
 
 void check_decoder(const std::string& file, bool norm_first) {
   Fixture f("transformer/" + file);

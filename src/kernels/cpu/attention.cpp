@@ -345,7 +345,9 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
     for (int64_t i = 0; i < heads * s.len_q; ++i) {
       Vec acc = Vec::zero();
       int64_t d = 0;
-      for (; d + kLanes <= dim; d += kLanes) acc = cpu::fma(Vec::load(dout + i * dim + d), Vec::load(out + i * dim + d), acc);
+      for (; d + kLanes <= dim; d += kLanes) {
+        acc = cpu::fma(Vec::load(dout + i * dim + d), Vec::load(out + i * dim + d), acc);
+      }
       float sum = acc.reduce_add();
       for (; d < dim; ++d) sum += dout[i * dim + d] * out[i * dim + d];
       delta[i] = sum;

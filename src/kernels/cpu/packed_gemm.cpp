@@ -103,7 +103,9 @@ void row_block(const Product& pr, const A& layout, const Epilogue& epilogue, int
       if constexpr (std::is_same_v<Epilogue, NoEpilogue>) {
         std::memcpy(c + r * pr.ldc + j0, tile + r * kPanel, sizeof(float) * width);
       } else {
-        for (int64_t j = 0; j < width; ++j) c[r * pr.ldc + j0 + j] = epilogue.scalar(i + r, j0 + j, tile[r * kPanel + j]);
+        for (int64_t j = 0; j < width; ++j) {
+          c[r * pr.ldc + j0 + j] = epilogue.scalar(i + r, j0 + j, tile[r * kPanel + j]);
+        }
       }
     }
   }

@@ -6,7 +6,8 @@ namespace attn::nn {
 
 TransformerDecoderLayer::TransformerDecoderLayer(const TransformerLayerOptions& o, Rng& rng) : options_(o) {
   // Registration order follows PyTorch's state_dict.
-  self_attn = register_module("self_attn", std::make_shared<MultiheadAttention>(o.d_model, o.num_heads, rng, o.dropout));
+  self_attn =
+      register_module("self_attn", std::make_shared<MultiheadAttention>(o.d_model, o.num_heads, rng, o.dropout));
   multihead_attn =
       register_module("multihead_attn", std::make_shared<MultiheadAttention>(o.d_model, o.num_heads, rng, o.dropout));
   linear1 = register_module("linear1", std::make_shared<Linear>(o.d_model, o.dim_feedforward, rng));

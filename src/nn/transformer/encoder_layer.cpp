@@ -17,7 +17,8 @@ Var feed_forward(const Linear& linear1, const Linear& linear2, Dropout& dropout,
 
 TransformerEncoderLayer::TransformerEncoderLayer(const TransformerLayerOptions& o, Rng& rng) : options_(o) {
   // Registration order follows PyTorch's state_dict.
-  self_attn = register_module("self_attn", std::make_shared<MultiheadAttention>(o.d_model, o.num_heads, rng, o.dropout));
+  self_attn =
+      register_module("self_attn", std::make_shared<MultiheadAttention>(o.d_model, o.num_heads, rng, o.dropout));
   linear1 = register_module("linear1", std::make_shared<Linear>(o.d_model, o.dim_feedforward, rng));
   dropout_ = register_module("dropout", std::make_shared<Dropout>(o.dropout, rng));
   linear2 = register_module("linear2", std::make_shared<Linear>(o.dim_feedforward, o.d_model, rng));
