@@ -18,8 +18,8 @@ struct LinearFusion {
   Var residual;
 };
 // linear, then relu and the residual add. Inference over few rows applies them in the product's epilogue, one
-// pass over the output instead of three and no intermediate tensors; otherwise (gradients on, many rows) it runs
-// the same ops one after another.
+// pass over the output instead of up to four and no intermediate tensors; otherwise (gradients on, many rows) it
+// runs the same ops one after another.
 Var linear_fused(const Var& x, const Var& weight, const Var& bias, const LinearFusion& fusion);
 
 }  // namespace attn::autograd
