@@ -168,6 +168,9 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add(cmd, "--attention-dim", "Attention pooling size (0: the encoder's width)", d.model.attention_dim,
         [](C& x, int64_t v) { x.model.attention_dim = v; })
       ->check(kAtLeast0);
+  c.add(cmd, "--pool", "attention, or attention-max: also each feature's maximum over the tokens", d.model.pool,
+        [](C& x, const std::string& v) { x.model.pool = v; })
+      ->check(CLI::IsMember({"attention", "attention-max"}));
   c.add(cmd, "--dropout", "Dropout between layers", d.model.dropout, [](C& x, float v) { x.model.dropout = v; })
       ->check(kDropout);
   c.add(cmd, "--embed-dropout", "Dropout on the embeddings", d.model.embed_dropout,

@@ -1,6 +1,9 @@
 // Every autograd op's backward against finite differences (the kernels' own tests check them in double).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <numeric>
+
 #include "attn/autograd/ops/activation.h"
 #include "attn/autograd/ops/arithmetic.h"
 #include "attn/autograd/ops/attention.h"
@@ -21,6 +24,8 @@ namespace attn::autograd {
 namespace {
 
 using testing::gradcheck;
+using testing::random_floats;
+using testing::random_int;
 using V = std::vector<Var>;
 
 TEST(AutogradOps, BroadcastingArithmetic) {
@@ -114,6 +119,45 @@ TEST(AutogradOps, Reductions) {
   EXPECT_TRUE(gradcheck([](const V& x) { return mean(x[0]); }, {{17}}));
   EXPECT_TRUE(gradcheck([](const V& x) { return sum(x[0], 1); }, {{2, 3, 4}}));
   EXPECT_TRUE(gradcheck([](const V& x) { return mean(x[0], -1); }, {{5, 3}}));
+}
+
+// Max pooling over the valid steps against a double reference; the gradient by finite differences on inputs
+// whose winners are kept apart (each feature's steps get distinct offsets three apart, wider than the noise).
+TEST(AutogradOps, MaxOverSteps) {
+  for (int trial = 0; trial < 6; ++trial) {
+    const int64_t batch = random_int(1, 4), steps = random_int(1, 9), width = random_int(1, 19);
+    std::vector<int32_t> lengths(static_cast<size_t>(batch));
+    for (auto& l : lengths) l = int32_t(random_int(0, steps));
+    lengths[0] = int32_t(steps);
+    const Tensor x = Tensor::from_vector({batch, steps, width}, random_floats(batch * steps * width, -1e4f, 1e4f));
+    const std::vector<float> got = max_over_steps(Var(x), lengths).value().to_vector();
+    const std::vector<float> xs = x.to_vector();
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t j = 0; j < width; ++j) {
+        double want = lengths[size_t(b)] == 0 ? 0.0 : -1e300;
+        for (int64_t t = 0; t < lengths[size_t(b)]; ++t) want = std::max(want, double(xs[size_t((b * steps + t) * width + j)]));
+        ASSERT_EQ(double(got[size_t(b * width + j)]), want) << "b " << b << " feature " << j;
+      }
+    std::vector<float> offsets(size_t(batch * steps * width));
+    std::vector<int64_t> order(static_cast<size_t>(steps));
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t j = 0; j < width; ++j) {
+        std::iota(order.begin(), order.end(), 0);
+        std::shuffle(order.begin(), order.end(), testing::rng());
+        for (int64_t t = 0; t < steps; ++t) offsets[size_t((b * steps + t) * width + j)] = 3.0f * float(order[size_t(t)]);
+      }
+    const Var shift(Tensor::from_vector({batch, steps, width}, offsets));
+    EXPECT_TRUE(gradcheck([&](const V& v) { return max_over_steps(v[0] + shift, lengths); }, {{batch, steps, width}}));
+  }
+  EXPECT_TRUE(gradcheck([](const V& v) { return max_over_steps(v[0]); }, {{1, 1, 5}}));
+  const std::vector<int32_t> too_long = {4};
+  try {
+    max_over_steps(Var(Tensor::zeros({1, 3, 2})), too_long);
+    FAIL() << "no error for a length past the steps";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[1, 3, 2]"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(max_over_steps(Var(Tensor::zeros({3, 2}))), Error);
 }
 
 TEST(AutogradOps, Activations) {

@@ -1,5 +1,7 @@
 #include "attn/autograd/ops/reduce.h"
 
+#include <utility>
+
 #include "attn/core/error.h"
 #include "attn/kernels/reduce.h"
 
@@ -58,6 +60,43 @@ Var reduce_all(const Var& x, bool is_mean) {
 }
 
 }  // namespace
+
+Var max_over_steps(const Var& x, std::span<const int32_t> lengths) {
+  check_nonempty("max_over_steps", {x});
+  ATTN_CHECK(x.value().dim() == 3, "max_over_steps: input of shape {} (need [B, T, D])", shape_str(x.shape()));
+  const int64_t batch = x.size(0), steps = x.size(1), width = x.size(2);
+  ATTN_CHECK(lengths.empty() || int64_t(lengths.size()) == batch, "max_over_steps: {} lengths for input of shape {}",
+             lengths.size(), shape_str(x.shape()));
+  for (size_t b = 0; b < lengths.size(); ++b)
+    ATTN_CHECK(lengths[b] >= 0 && lengths[b] <= steps, "max_over_steps: length {} of batch element {} is outside "
+               "[0, {}] (input {})", lengths[b], b, steps, shape_str(x.shape()));
+  const Tensor xv = x.value().contiguous();
+  Tensor out = Tensor::zeros({batch, width});
+  // Per output, the flat index into x of the step that won (-1: an empty sequence).
+  auto argmax = std::make_shared<std::vector<int64_t>>(size_t(batch * width), -1);
+  const float* in = xv.data();
+  float* o = out.data();
+#pragma omp parallel for if (batch * steps * width > (1 << 16))
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t valid = lengths.empty() ? steps : lengths[size_t(b)];
+    int64_t* arg = argmax->data() + b * width;
+    float* ob = o + b * width;
+    for (int64_t t = 0; t < valid; ++t) {
+      const float* row = in + (b * steps + t) * width;
+      for (int64_t j = 0; j < width; ++j)
+        if (t == 0 || row[j] > ob[j]) ob[j] = row[j], arg[j] = (b * steps + t) * width + j;
+    }
+  }
+  Shape in_shape = xv.shape();
+  return make_result("max_over_steps", std::move(out), {x}, [argmax, in_shape](Node& n) {
+    Tensor dx = Tensor::zeros(in_shape);
+    const float* g = std::as_const(n.grad).data();
+    float* d = dx.data();
+    for (size_t i = 0; i < argmax->size(); ++i)
+      if ((*argmax)[i] >= 0) d[(*argmax)[i]] = g[i];
+    accumulate_grad(*n.inputs[0], std::move(dx));
+  });
+}
 
 Var sum(const Var& x) { return reduce_all(x, false); }
 Var mean(const Var& x) { return reduce_all(x, true); }

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "attn/autograd/ops/arithmetic.h"
+#include "attn/autograd/ops/reduce.h"
+#include "attn/autograd/ops/shape.h"
 #include "attn/core/error.h"
 #include "attn/text/vocabulary.h"
 
@@ -75,7 +77,8 @@ TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, in
   }
   const int64_t attention_dim = config.attention_dim > 0 ? config.attention_dim : width;
   pool_ = register_module("pool", std::make_shared<nn::AttentionPooling>(width, attention_dim, init));
-  out_ = register_module("out", std::make_shared<nn::Linear>(width, num_classes, init));
+  const int64_t pooled = config.pool == "attention-max" ? 2 * width : width;
+  out_ = register_module("out", std::make_shared<nn::Linear>(pooled, num_classes, init));
   embed_dropout_ = register_module("embed_dropout", std::make_shared<nn::Dropout>(config.embed_dropout, noise));
   Rng noise2 = rng.fork(3);
   dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(config.dropout, noise2));
@@ -106,7 +109,9 @@ nn::Var TextClassifier::forward(std::span<const int32_t> ids, std::span<const in
     x = rnn_->cell() == kernels::RnnCell::kGru ? std::static_pointer_cast<nn::GRU>(rnn_)->forward(x, lengths).output
                                                : std::static_pointer_cast<nn::LSTM>(rnn_)->forward(x, lengths).output;
   }
-  return out_->forward(dropout_->forward(pool_->forward(x, lengths, weights)));
+  nn::Var pooled = pool_->forward(x, lengths, weights);
+  if (config_.pool == "attention-max") pooled = autograd::concat({pooled, autograd::max_over_steps(x, lengths)}, 1);
+  return out_->forward(dropout_->forward(pooled));
 }
 
 }  // namespace attn::tasks::classify

@@ -22,6 +22,7 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   c.model.tfidf.ngram_max = 3;
   c.model.word_dropout = 0.2f;
   c.model.word_ngrams = 3;
+  c.model.pool = "attention-max";
   c.model.ngram_buckets = 77;
   c.preprocess.tokenizer = text::TokenizerKind::SentencePiece;
   c.preprocess.stop_words = "zh";
@@ -40,6 +41,7 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   EXPECT_EQ(back.labels, c.labels);
   EXPECT_EQ(back.model.word_dropout, 0.2f);
   EXPECT_EQ(back.model.word_ngrams, 3);
+  EXPECT_EQ(back.model.pool, "attention-max");
   EXPECT_EQ(back.model.ngram_buckets, 77);
   EXPECT_EQ(back.train.ema_decay, 0.999f);
   EXPECT_EQ(back.train.max_minutes, 2.5);
@@ -68,6 +70,8 @@ TEST(ClassifyConfig, RejectsWhatItCannotUse) {
                {"multiple of model.heads"});
   expect_error([&] { config_from_json(json::parse(R"({"model": {"word_dropout": 1}})"), "cfg"); },
                {"cfg", "dropout must lie in [0, 1)"});
+  expect_error([&] { config_from_json(json::parse(R"({"model": {"pool": "mean"}})"), "cfg"); },
+               {"cfg", "model.pool must be attention or attention-max", "'mean'"});
   expect_error([&] { config_from_json(json::parse(R"({"model": {"word_ngrams": 0}})"), "cfg"); },
                {"cfg", "model.word_ngrams must lie in [1, 5]"});
   expect_error([&] { config_from_json(json::parse(R"({"model": {"ngram_buckets": 0}})"), "cfg"); },

@@ -1,5 +1,5 @@
 // The neural text classifier's word dropout (which ids it replaces, how many, and that the model applies it in
-// training only, from its own random stream) and its hashed word n-gram embeddings.
+// training only, from its own random stream), its hashed word n-gram embeddings and its max pooling.
 #include "attn/tasks/classify/text_classifier.h"
 
 #include <gtest/gtest.h>
@@ -147,6 +147,41 @@ TEST(WordNgrams, AddToTheTokenEmbeddingsAndLearn) {
       for (int64_t d = 0; d < 8; ++d) norm += std::fabs(g.data()[r * 8 + d]);
       EXPECT_EQ(norm > 0, bool(used[size_t(r)])) << "row " << r;
     }
+  }
+}
+
+// --pool attention-max: the classifier reads [attention pooling, max over the valid steps]; padding past a text's
+// length never wins the maximum (a recurrent encoder's outputs there are zeros, above negative features).
+TEST(MaxPooling, SitsBesideTheAttentionPoolingAndIgnoresPadding) {
+  const std::vector<int32_t> lengths = {3, 5};
+  const std::vector<int32_t> ids = {5, 9, 2, 0, 0,  //
+                                    4, 8, 6, 2, 9};
+  const std::vector<int32_t> longer = {5, 9, 2, 0, 0, 0, 0, 0,  //
+                                       4, 8, 6, 2, 9, 0, 0, 0};
+  for (ModelKind kind : {ModelKind::kBiLstmAttention, ModelKind::kTransformer}) {
+    ModelConfig config = tiny_config(kind);
+    config.pool = "attention-max";
+    Rng rng(4);
+    TextClassifier net(config, 30, 2, rng);
+    net.eval();
+    const int64_t width = kind == ModelKind::kTransformer ? config.embed_dim : 2 * config.hidden;
+    nn::Var out_weight;
+    for (auto& [name, p] : net.named_parameters())
+      if (name == "out.weight") out_weight = p;
+    ASSERT_TRUE(out_weight.defined());
+    EXPECT_EQ(out_weight.value().shape(), (Shape{2, 2 * width}));
+    const std::vector<float> logits = net.forward(ids, lengths, 2, 5).value().to_vector();
+    EXPECT_EQ(net.forward(longer, lengths, 2, 8).value().to_vector(), logits);
+    // The max-pooled half of the output layer matters, and learns.
+    net.train();
+    autograd::sum(net.forward(ids, lengths, 2, 5)).backward();
+    const Tensor& g = out_weight.grad();
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t j = width; j < 2 * width; ++j) EXPECT_NE(g.data()[c * 2 * width + j], 0.0f) << c << " " << j;
+    net.eval();
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t j = width; j < 2 * width; ++j) out_weight.value().data()[c * 2 * width + j] += 0.5f;
+    EXPECT_NE(net.forward(ids, lengths, 2, 5).value().to_vector(), logits);
   }
 }
 

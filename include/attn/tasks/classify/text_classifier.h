@@ -1,4 +1,5 @@
-// The neural text classifiers: token ids -> embedding -> encoder -> attention pooling -> linear -> class logits.
+// The neural text classifiers: token ids -> embedding -> encoder -> attention pooling (optionally beside max
+// pooling) -> linear -> class logits.
 // Encoders: a bidirectional LSTM or GRU (the seeds' model: embedding -> BiLSTM -> additive attention -> softmax),
 // or a Transformer encoder with sinusoidal positions. The pooling's weights over the tokens are what `explain`
 // shows.
