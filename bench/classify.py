@@ -63,7 +63,7 @@ def data_sets(data):
                 ["-wordNgrams", "2", "-epoch", "10", "-lr", "0.25"],
                 ["--model", "bilstm-attn", "--max-length", "800", "--embed-dim", "256", "--hidden", "192",
                  "--max-vocab", "0", "--dropout", "0.5", "--embed-dropout", "0.3", "--word-dropout", "0.1",
-                 "--epochs", "3", "--patience", "0", "--lr", "2e-3", "--schedule", "cosine", "--batch-size", "64",
+                 "--epochs", "6", "--patience", "0", "--lr", "2e-3", "--schedule", "cosine", "--batch-size", "64",
                  "--valid-fraction", "0.1"],
                 90.5, time_limit_s=20 * 60),
         DataSet("chnsenticorp", os.path.join(data, "chnsenticorp", "train.tsv.gz"),

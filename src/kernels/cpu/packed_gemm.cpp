@@ -116,14 +116,25 @@ template <class A, class Epilogue>
 void multiply_panels(const Product& pr, const A& layout, const Epilogue& e, int64_t q0, int64_t q1) {
   int64_t i = 0;
   for (; i + kTileRows <= pr.m; i += kTileRows) row_block<kTileRows, 1>(pr, layout, e, i, q0, q1);
+  // A 5- or 4-row tile of one panel has 20 or 16 accumulators on AVX-512, enough to keep the FMAs busy; on AVX2
+  // only 10 or 8, so there those rows go as 3 + 2 and 2 + 2 with wider tiles.
+  constexpr bool kFewRowsFit = kTileVecs >= 4;
   switch (pr.m - i) {
-    case 5:  // as 3 + 2 and 2 + 2 rows: a 5- or 4-row tile of one panel has too few accumulators
-      row_block<3, 2>(pr, layout, e, i, q0, q1);
-      row_block<2, 3>(pr, layout, e, i + 3, q0, q1);
+    case 5:
+      if constexpr (kFewRowsFit) {
+        row_block<5, 1>(pr, layout, e, i, q0, q1);
+      } else {
+        row_block<3, 2>(pr, layout, e, i, q0, q1);
+        row_block<2, 3>(pr, layout, e, i + 3, q0, q1);
+      }
       break;
     case 4:
-      row_block<2, 3>(pr, layout, e, i, q0, q1);
-      row_block<2, 3>(pr, layout, e, i + 2, q0, q1);
+      if constexpr (kFewRowsFit) {
+        row_block<4, 1>(pr, layout, e, i, q0, q1);
+      } else {
+        row_block<2, 3>(pr, layout, e, i, q0, q1);
+        row_block<2, 3>(pr, layout, e, i + 2, q0, q1);
+      }
       break;
     case 3: row_block<3, 2>(pr, layout, e, i, q0, q1); break;
     case 2: row_block<2, 3>(pr, layout, e, i, q0, q1); break;

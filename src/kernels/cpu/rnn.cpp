@@ -12,6 +12,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/small_gemm.h"
+#include "kernels/cpu/transpose.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace attn::kernels {
@@ -82,8 +83,7 @@ class StepWeights {
       if (!transposed) {
         for (int64_t p = 0; p < k; ++p) std::memcpy(panel + p * width, src + p * n + j0, size_t(width) * sizeof(float));
       } else {
-        for (int64_t j = 0; j < width; ++j)
-          for (int64_t p = 0; p < k; ++p) panel[p * width + j] = src[(j0 + j) * k + p];
+        cpu::pack_transposed(src + j0 * k, k, width, width, k, panel, width);
       }
     }
   }
