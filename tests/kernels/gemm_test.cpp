@@ -53,7 +53,7 @@ TEST(Gemm, MatchesDoubleReferenceForAllTransposesAndOddSizes) {
 TEST(Gemm, PackedPanelPathMatchesDoubleReference) {
   const int keep = num_threads();
   for (int threads : {1, 2})
-    for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 13, 64, 128})
+    for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 10, 13, 64, 128})
       for (int64_t n : {1, 5, 16, 33, 100, 384, 1100})
         for (int64_t k : {1, 7, 130})
           for (bool ta : {false, true})
@@ -81,7 +81,7 @@ TEST(Gemm, PackedPanelPathMatchesDoubleReference) {
 TEST(Gemm, PackedWeightMatchesDoubleReference) {
   const int keep = num_threads();
   for (int threads : {1, 2})
-    for (int64_t m : {1, 2, 3, 4, 5, 7, 13, 64, 128})
+    for (int64_t m : {1, 2, 3, 4, 5, 7, 10, 13, 64, 128})
       for (int64_t n : {1, 5, 33, 100, 384})
         for (int64_t k : {1, 7, 130})
           for (float beta : {0.0f, 1.0f}) {
