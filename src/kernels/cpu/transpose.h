@@ -1,9 +1,9 @@
 // Transposing copies for packing operands: 8 x 8 blocks transposed in registers.
 #pragma once
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstdint>
+
+#include "kernels/cpu/simd.h"
 
 namespace attn::kernels::cpu {
 
