@@ -305,7 +305,9 @@ TEST(Attention, WeightsRowsSumToOneAndMaskedEntriesAreZero) {
         bool any = false;
         for (int64_t j = 0; j < 30; ++j) {
           float x = w[((b * 2 + h) * 20 + i) * 30 + j];
-          if (!visible(c, b, i, j)) EXPECT_EQ(x, 0.0f);
+          if (!visible(c, b, i, j)) {
+            EXPECT_EQ(x, 0.0f);
+          }
           any |= visible(c, b, i, j);
           sum += x;
         }
