@@ -55,8 +55,8 @@ def data_sets(data):
         DataSet("sst2", os.path.join(data, "sst2", "train.tsv.gz"), os.path.join(data, "sst2", "dev.tsv"), [],
                 ["-wordNgrams", "1", "-epoch", "5"],
                 ["--model", "bilstm-attn", "--pool", "attention-max", "--max-length", "64", "--embed-dim", "128",
-                 "--hidden", "128", "--dropout", "0.5", "--embed-dropout", "0.3", "--epochs", "5", "--patience", "0", "--lr", "2e-3",
-                 "--batch-size", "64", "--valid-fraction", "0.05"],
+                 "--hidden", "128", "--dropout", "0.5", "--embed-dropout", "0.3", "--epochs", "5", "--patience", "0",
+                 "--lr", "2e-3", "--batch-size", "64", "--valid-fraction", "0.05"],
                 85.0, quick_neural=["--epochs", "2"]),
         # Whole reviews (800 tokens keep 97% of them entire; the mean is 270).
         DataSet("imdb", os.path.join(imdb, "train"), os.path.join(imdb, "test"), [],
