@@ -12,4 +12,11 @@ Dropout::Dropout(float p, Rng& rng) : p_(p), rng_(rng.fork(rng.next_u64())) {
 
 Var Dropout::forward(const Var& x) { return autograd::dropout(x, p_, rng_, training()); }
 
+kernels::DropoutDraws Dropout::reserve(int64_t n) {
+  if (!active()) return {};
+  const kernels::DropoutDraws draws{p_, rng_.seed(), rng_.counter()};
+  rng_.set_counter(rng_.counter() + static_cast<uint64_t>(n));
+  return draws;
+}
+
 }  // namespace attn::nn

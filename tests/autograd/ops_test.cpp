@@ -244,6 +244,79 @@ TEST(AutogradOps, ViewsAndAttention) {
   }
 }
 
+// q, k, v [B, H, L, D] from a packed [B, L, 3 E]: the head split that self_attention_packed does without.
+V split_packed(const Var& qkv, int64_t heads) {
+  const int64_t b = qkv.size(0), l = qkv.size(1), e = qkv.size(2) / 3;
+  Var x = contiguous(permute(reshape(qkv, {b, l, 3, heads, e / heads}), {2, 0, 3, 1, 4}));
+  V parts;
+  for (int64_t part = 0; part < 3; ++part) {
+    parts.push_back(reshape(slice(x, 0, part, part + 1), {b, heads, l, e / heads}));
+  }
+  return parts;
+}
+
+Var random_var(const Shape& shape) { return Var(Tensor::from_vector(shape, random_floats(shape_numel(shape))), true); }
+
+::testing::AssertionResult close(const Tensor& got, const Tensor& want, double rtol, double atol) {
+  const std::vector<float> w = want.to_vector();
+  return testing::all_close(got.to_vector(), std::vector<double>(w.begin(), w.end()), rtol, atol);
+}
+
+TEST(AutogradOps, SelfAttentionPackedMatchesSplitHeads) {
+  std::vector<int32_t> lengths{5, 3};
+  for (bool causal : {false, true})
+    for (float p : {0.0f, 0.3f}) {
+      const AttentionOptions o{causal ? std::span<const int32_t>() : lengths, causal, 0.0f, {p, 5, 9}};
+      EXPECT_TRUE(gradcheck([&](const V& x) { return self_attention_packed(x[0], 2, o); }, {{2, 5, 12}}))
+          << "causal=" << causal << " p=" << p;
+      // Against the split heads through scaled_dot_product_attention: values and gradients.
+      Var a = random_var({2, 5, 3 * 3 * 7}), b(a.value().clone(), true);  // 3 heads of 7
+      Var packed = self_attention_packed(a, 3, o);
+      V qkv = split_packed(b, 3);
+      Var split = reshape(permute(scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], o), {0, 2, 1, 3}), {2, 5, 21});
+      EXPECT_TRUE(close(packed.value(), split.value(), 1e-6, 1e-6));
+      Tensor w = Tensor::from_vector(packed.shape(), random_floats(packed.numel()));
+      packed.backward(w);
+      split.backward(w);
+      EXPECT_TRUE(close(a.grad(), b.grad(), 1e-5, 1e-6))
+          << "causal=" << causal << " p=" << p;
+    }
+  Var bad = random_var({2, 5, 10});
+  testing::expect_error([&] { self_attention_packed(bad, 2); }, {"self_attention_packed", "[2, 5, 10]"});
+}
+
+// The kernels' dropout drops the weights autograd::dropout drops on the explicit softmax(scale q k^T + mask) with
+// the same draws: values and gradients agree.
+TEST(AutogradOps, AttentionDropoutIsTheExplicitSoftmaxDropout) {
+  const int64_t B = 2, H = 2, L = 9, D = 5;
+  std::vector<int32_t> lengths{9, 4};
+  for (bool causal : {false, true}) {
+    const kernels::DropoutDraws draws{0.3f, 17, 40};
+    const AttentionOptions o{causal ? std::span<const int32_t>() : lengths, causal, 0.0f, draws};
+    Var q = random_var({B, H, L, D}), k = random_var({B, H, L, D}), v = random_var({B, H, L, D});
+    Var fused = scaled_dot_product_attention(q, k, v, o);
+    Var q2(q.value().clone(), true), k2(k.value().clone(), true), v2(v.value().clone(), true);
+    Tensor mask = Tensor::zeros({B * H, L, L});
+    for (int64_t bh = 0; bh < B * H; ++bh)
+      for (int64_t i = 0; i < L; ++i)
+        for (int64_t j = 0; j < L; ++j)
+          if (causal ? j > i : j >= lengths[size_t(bh / H)]) mask.at({bh, i, j}) = -INFINITY;
+    Var kt = contiguous(transpose(reshape(k2, {B * H, L, D}), 1, 2));
+    Var scores = add(scale(matmul(reshape(q2, {B * H, L, D}), kt), 1.0f / std::sqrt(float(D))), Var(mask));
+    Rng rng(draws.seed);
+    rng.set_counter(draws.offset);
+    Var explicit_out = reshape(matmul(dropout(softmax(scores, -1), draws.p, rng), reshape(v2, {B * H, L, D})),
+                               {B, H, L, D});
+    EXPECT_TRUE(close(fused.value(), explicit_out.value(), 1e-5, 1e-6));
+    Tensor w = Tensor::from_vector(fused.shape(), random_floats(fused.numel()));
+    fused.backward(w);
+    explicit_out.backward(w);
+    for (auto [x, y] : {std::pair{q, q2}, std::pair{k, k2}, std::pair{v, v2}}) {
+      EXPECT_TRUE(close(x.grad(), y.grad(), 1e-4, 1e-5)) << causal;
+    }
+  }
+}
+
 TEST(AutogradOps, SliceAndConcat) {
   EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0], 1, 1, 3); }, {{2, 4, 3}}));
   EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0], -1, -2, 5); }, {{3, 5}}));

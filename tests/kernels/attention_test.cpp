@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attn/core/error.h"
+#include "attn/kernels/dropout.h"
 #include "support/test_util.h"
 
 namespace attn::kernels {
@@ -31,14 +32,15 @@ bool visible(const Case& c, int64_t b, int64_t i, int64_t j) {
   return true;
 }
 
-// Double-precision reference: out, lse and weights of masked softmax attention.
+// Double-precision reference: out, lse and weights of masked softmax attention. With `factors` ([B, H, Lq, Lk],
+// dropout's 0 or 1 / (1 - p) per weight) out is the dropped weights times V; the weights stay undropped.
 struct Reference {
   std::vector<double> out, lse, weights;
 };
 
 template <typename T>
 Reference reference_forward(const Case& c, const std::vector<T>& q, const std::vector<T>& k, const std::vector<T>& v,
-                            double scale) {
+                            double scale, const std::vector<double>* factors = nullptr) {
   const auto& s = c.s;
   Reference r;
   r.out.assign(s.batch * s.heads * s.len_q * s.head_dim, 0.0);
@@ -65,19 +67,22 @@ Reference reference_forward(const Case& c, const std::vector<T>& q, const std::v
         for (int64_t j = 0; j < s.len_k; ++j) {
           double w = sc[j] == -kInf ? 0.0 : std::exp(sc[j] - mx) / sum;
           r.weights[(bh * s.len_q + i) * s.len_k + j] = w;
+          const double dropped = factors ? w * (*factors)[(bh * s.len_q + i) * s.len_k + j] : w;
           for (int64_t d = 0; d < s.head_dim; ++d)
-            r.out[(bh * s.len_q + i) * s.head_dim + d] += w * double(v[(bh * s.len_k + j) * s.head_dim + d]);
+            r.out[(bh * s.len_q + i) * s.head_dim + d] += dropped * double(v[(bh * s.len_k + j) * s.head_dim + d]);
         }
       }
     }
   return r;
 }
 
-// Analytic gradients in double (the textbook softmax-attention backward), for large shapes where finite
-// differences would be slow; the finite-difference test below checks this formula on small shapes.
+// Analytic gradients in double (the textbook softmax-attention backward; with dropout factors F, out = (W o F) V:
+// dV = (W o F)^T dO, dW = F o dO V^T), for large shapes where finite differences would be slow; the
+// finite-difference test below checks this formula on small shapes.
 void reference_backward(const Case& c, const std::vector<float>& q, const std::vector<float>& k,
                         const std::vector<float>& v, const std::vector<float>& dout, double scale,
-                        std::vector<double>& dq, std::vector<double>& dk, std::vector<double>& dv) {
+                        std::vector<double>& dq, std::vector<double>& dk, std::vector<double>& dv,
+                        const std::vector<double>* factors = nullptr) {
   const auto& s = c.s;
   Reference f = reference_forward(c, q, k, v, scale);
   dq.assign(q.size(), 0.0);
@@ -91,10 +96,12 @@ void reference_backward(const Case& c, const std::vector<float>& q, const std::v
       std::vector<double> dp(s.len_k, 0.0);
       double dot_wdp = 0;
       for (int64_t j = 0; j < s.len_k; ++j) {
+        const double factor = factors ? (*factors)[(bh * s.len_q + i) * s.len_k + j] : 1.0;
         for (int64_t d = 0; d < D; ++d) {
           dp[j] += double(go[d]) * v[(bh * s.len_k + j) * D + d];
-          dv[(bh * s.len_k + j) * D + d] += w[j] * go[d];
+          dv[(bh * s.len_k + j) * D + d] += w[j] * factor * go[d];
         }
+        dp[j] *= factor;
         dot_wdp += w[j] * dp[j];
       }
       for (int64_t j = 0; j < s.len_k; ++j) {
@@ -114,6 +121,14 @@ Case random_case(int64_t B, int64_t H, int64_t Lq, int64_t Lk, int64_t D, bool p
     c.key_lengths[0] = int32_t(Lk);  // keep one full row
   }
   return c;
+}
+
+// What the explicit path multiplies each weight of [B, H, Lq, Lk] by: dropout_forward over ones with the draws.
+std::vector<double> dropout_factors(const AttentionShape& s, const DropoutDraws& d) {
+  const int64_t n = s.batch * s.heads * s.len_q * s.len_k;
+  std::vector<float> ones(static_cast<size_t>(n), 1.0f), factors(static_cast<size_t>(n));
+  dropout_forward(n, ones.data(), d.p, d.seed, d.offset, factors.data(), nullptr);
+  return {factors.begin(), factors.end()};
 }
 
 void expect_forward_matches(const Case& c, float amplitude = 1.0f) {
@@ -264,32 +279,36 @@ TEST(Attention, BackwardSplitsKeyBlocksAcrossThreadsForOneHead) {
 TEST(Attention, BackwardMatchesFiniteDifferencesInDouble) {
   // f(q, k, v) = sum(w o attention(q, k, v)) in double; its numeric gradient must equal the kernel's
   // backward with dout = w.
-  for (bool causal : {false, true}) {
-    Case c{{1, 2, 5, 7, 3}, {7}, causal};
-    if (!causal) c.key_lengths = {5};
-    const auto& s = c.s;
-    auto q = random_floats(s.heads * s.len_q * s.head_dim), k = random_floats(s.heads * s.len_k * s.head_dim),
-         v = random_floats(s.heads * s.len_k * s.head_dim), w = random_floats(q.size());
-    const float scale = 0.7f;
-    std::vector<double> all;
-    for (auto* part : {&q, &k, &v}) all.insert(all.end(), part->begin(), part->end());
-    auto f = [&](const std::vector<double>& x) {
-      const auto k_begin = x.begin() + q.size(), v_begin = k_begin + k.size();
-      std::vector<double> qd(x.begin(), k_begin), kd(k_begin, v_begin), vd(v_begin, x.end());
-      Reference r = reference_forward(c, qd, kd, vd, scale);
-      double sum = 0;
-      for (size_t i = 0; i < r.out.size(); ++i) sum += w[i] * r.out[i];
-      return sum;
-    };
-    std::vector<double> g = testing::numeric_gradient(f, all);
-    std::vector<float> out(q.size()), lse(s.heads * s.len_q), dq(q.size()), dk(k.size()), dv(v.size());
-    attention_forward(s, q.data(), k.data(), v.data(), c.mask(), scale, out.data(), lse.data());
-    attention_backward(s, q.data(), k.data(), v.data(), out.data(), w.data(), lse.data(), c.mask(), scale, dq.data(),
-                       dk.data(), dv.data());
-    std::vector<float> got;
-    for (auto* part : {&dq, &dk, &dv}) got.insert(got.end(), part->begin(), part->end());
-    EXPECT_TRUE(all_close(got, g, 1e-3, 1e-4)) << "causal=" << causal;
-  }
+  for (bool causal : {false, true})
+    for (float p : {0.0f, 0.4f}) {
+      Case c{{1, 2, 5, 7, 3}, {7}, causal};
+      if (!causal) c.key_lengths = {5};
+      const auto& s = c.s;
+      const DropoutDraws drop{p, 11, 5};
+      const std::vector<double> factors = dropout_factors(s, drop);
+      auto q = random_floats(s.heads * s.len_q * s.head_dim), k = random_floats(s.heads * s.len_k * s.head_dim),
+           v = random_floats(s.heads * s.len_k * s.head_dim), w = random_floats(q.size());
+      const float scale = 0.7f;
+      std::vector<double> all;
+      for (auto* part : {&q, &k, &v}) all.insert(all.end(), part->begin(), part->end());
+      auto f = [&](const std::vector<double>& x) {
+        const auto k_begin = x.begin() + q.size(), v_begin = k_begin + k.size();
+        std::vector<double> qd(x.begin(), k_begin), kd(k_begin, v_begin), vd(v_begin, x.end());
+        Reference r = reference_forward(c, qd, kd, vd, scale, &factors);
+        double sum = 0;
+        for (size_t i = 0; i < r.out.size(); ++i) sum += w[i] * r.out[i];
+        return sum;
+      };
+      std::vector<double> g = testing::numeric_gradient(f, all);
+      std::vector<float> out(q.size()), lse(s.heads * s.len_q), dq(q.size()), dk(k.size()), dv(v.size());
+      const AttentionStrides st = contiguous_strides(s);
+      attention_forward_strided(s, q.data(), k.data(), v.data(), st, c.mask(), scale, out.data(), lse.data(), drop);
+      attention_backward_strided(s, q.data(), k.data(), v.data(), out.data(), w.data(), lse.data(), st, c.mask(),
+                                 scale, dq.data(), dk.data(), dv.data(), drop);
+      std::vector<float> got;
+      for (auto* part : {&dq, &dk, &dv}) got.insert(got.end(), part->begin(), part->end());
+      EXPECT_TRUE(all_close(got, g, 1e-3, 1e-4)) << "causal=" << causal << " p=" << p;
+    }
 }
 
 TEST(Attention, WeightsRowsSumToOneAndMaskedEntriesAreZero) {
@@ -312,6 +331,79 @@ TEST(Attention, WeightsRowsSumToOneAndMaskedEntriesAreZero) {
           sum += x;
         }
         EXPECT_NEAR(sum, any ? 1.0 : 0.0, 1e-5);
+      }
+}
+
+// The fused dropout drops exactly the weights the explicit softmax-then-dropout path drops (dropout_forward over
+// the [B, H, Lq, Lk] weights with the same draws), forward and backward, over shapes of several key blocks.
+TEST(Attention, DropoutDropsTheWeightsTheExplicitPathDrops) {
+  for (int64_t D : {5, 16, 32})
+    for (bool causal : {false, true})
+      for (bool padded : {false, true}) {
+        const int64_t L = random_int(1, 200), Lq = causal ? L : random_int(1, 120);
+        Case c = random_case(random_int(1, 2), random_int(1, 3), Lq, L, D, padded, causal);
+        const auto& s = c.s;
+        const DropoutDraws drop{float(random_int(1, 6)) / 10.0f, uint64_t(random_int(0, 1000)),
+                                uint64_t(random_int(0, 1 << 20))};
+        SCOPED_TRACE(::testing::Message() << "D=" << D << " Lq=" << Lq << " Lk=" << L << " causal=" << causal
+                                          << " padded=" << padded << " p=" << drop.p);
+        const std::vector<double> factors = dropout_factors(s, drop);
+        auto q = random_floats(s.batch * s.heads * Lq * D), k = random_floats(s.batch * s.heads * L * D);
+        auto v = random_floats(k.size()), dout = random_floats(q.size());
+        const float scale = 1.0f / std::sqrt(float(D));
+        const AttentionStrides st = contiguous_strides(s);
+        std::vector<float> out(q.size()), lse(size_t(s.batch * s.heads * Lq));
+        attention_forward_strided(s, q.data(), k.data(), v.data(), st, c.mask(), scale, out.data(), lse.data(), drop);
+        Reference r = reference_forward(c, q, k, v, scale, &factors);
+        EXPECT_TRUE(all_close(out, r.out, 2e-5, 1e-5)) << "out";
+        EXPECT_TRUE(all_close(lse, r.lse, 2e-5, 1e-5)) << "lse (the normaliser counts every weight)";
+        std::vector<float> dq(q.size(), 7.0f), dk(k.size(), 7.0f), dv(v.size(), 7.0f);
+        attention_backward_strided(s, q.data(), k.data(), v.data(), out.data(), dout.data(), lse.data(), st, c.mask(),
+                                   scale, dq.data(), dk.data(), dv.data(), drop);
+        std::vector<double> rq, rk, rv;
+        reference_backward(c, q, k, v, dout, scale, rq, rk, rv, &factors);
+        EXPECT_TRUE(all_close(dq, rq, 1e-4, 1e-5)) << "dq";
+        EXPECT_TRUE(all_close(dk, rk, 1e-4, 1e-5)) << "dk";
+        EXPECT_TRUE(all_close(dv, rv, 1e-4, 1e-5)) << "dv";
+      }
+}
+
+// The strided backward reads q, k, v, out and dout where they lie and writes dq, dk, dv into the same layout as
+// q, k, v: the same numbers as the contiguous backward, gaps untouched.
+TEST(Attention, StridedBackwardReadsAndWritesInPlace) {
+  for (int64_t D : {3, 16, 17, 32})
+    for (bool causal : {false, true})
+      for (float p : {0.0f, 0.25f}) {
+        const int64_t L = random_int(1, 140), Lq = causal ? L : random_int(1, 100);
+        Case c = random_case(random_int(1, 3), random_int(1, 4), Lq, L, D, !causal, causal);
+        const auto& s = c.s;
+        SCOPED_TRACE(::testing::Message() << "D=" << D << " Lq=" << Lq << " Lk=" << L << " causal=" << causal
+                                          << " p=" << p);
+        const DropoutDraws drop{p, 3, 100};
+        auto q = random_floats(s.batch * s.heads * Lq * D), k = random_floats(s.batch * s.heads * L * D);
+        auto v = random_floats(k.size()), dout = random_floats(q.size());
+        const float scale = 1.0f / std::sqrt(float(D));
+        const AttentionStrides contiguous = contiguous_strides(s);
+        std::vector<float> out(q.size()), lse(size_t(s.batch * s.heads * Lq));
+        attention_forward_strided(s, q.data(), k.data(), v.data(), contiguous, c.mask(), scale, out.data(),
+                                  lse.data(), drop);
+        std::vector<float> dq(q.size()), dk(k.size()), dv(v.size());
+        attention_backward_strided(s, q.data(), k.data(), v.data(), out.data(), dout.data(), lse.data(), contiguous,
+                                   c.mask(), scale, dq.data(), dk.data(), dv.data(), drop);
+
+        const int64_t wq = D + random_int(0, 5), wk = D + random_int(0, 5), wv = D + random_int(0, 5);
+        const int64_t wo = D + random_int(0, 3);
+        const AttentionStrides st{interleaved(s, Lq, wq), interleaved(s, L, wk), interleaved(s, L, wv),
+                                  interleaved(s, Lq, wo)};
+        auto qs = scatter_heads(s, Lq, wq, q, 1e30f), ks = scatter_heads(s, L, wk, k, 1e30f);
+        auto vs = scatter_heads(s, L, wv, v, 1e30f), outs = scatter_heads(s, Lq, wo, out, 1e30f);
+        auto douts = scatter_heads(s, Lq, wo, dout, 1e30f);
+        std::vector<float> dqs(qs.size(), -7.0f), dks(ks.size(), -7.0f), dvs(vs.size(), -7.0f);
+        attention_backward_strided(s, qs.data(), ks.data(), vs.data(), outs.data(), douts.data(), lse.data(), st,
+                                   c.mask(), scale, dqs.data(), dks.data(), dvs.data(), drop);
+        EXPECT_EQ(dqs, scatter_heads(s, Lq, wq, dq, -7.0f));
+        EXPECT_EQ(dks, scatter_heads(s, L, wk, dk, -7.0f));
+        EXPECT_EQ(dvs, scatter_heads(s, L, wv, dv, -7.0f));
       }
 }
 
@@ -340,6 +432,12 @@ TEST(Attention, BadArgumentsThrowNamingTheOpAndShape) {
   narrow.v.row = 3;  // rows would overlap
   EXPECT_THROW(attention_forward_strided(s, buf.data(), buf.data(), buf.data(), narrow, {}, 1.0f, buf.data(), nullptr),
                Error);
+  for (float p : {1.0f, -0.1f, std::nanf("")}) {
+    EXPECT_THROW(attention_forward_strided(s, buf.data(), buf.data(), buf.data(), contiguous_strides(s), {}, 1.0f,
+                                           buf.data(), nullptr, {p, 0, 0}),
+                 Error)
+        << p;
+  }
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #pragma once
 #include <cstdint>
 
+#include "attn/kernels/dropout.h"
+
 namespace attn::kernels {
 
 struct AttentionShape {
@@ -41,14 +43,24 @@ AttentionStrides contiguous_strides(const AttentionShape& s);  // [B, H, L, D]
 
 // attention_forward on strided operands (row strides >= head_dim; the output's rows must not overlap). lse may
 // be null when no backward follows (inference).
+// `dropout` drops weights in training: weight (b, h, i, j) is dropped by draw ((b H + h) Lq + i) Lk + j, as
+// dropout_forward over the contiguous [B, H, Lq, Lk] weights would drop it; the softmax normaliser counts every
+// weight. The backward, given the same draws, regenerates the same mask.
 void attention_forward_strided(const AttentionShape& s, const float* q, const float* k, const float* v,
                                const AttentionStrides& strides, const AttentionMask& mask, float scale, float* out,
-                               float* lse);
+                               float* lse, const DropoutDraws& dropout = {});
 
 // Gradients from dout, given the forward's out and lse. dq, dk, dv are overwritten.
 void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* out,
                         const float* dout, const float* lse, const AttentionMask& mask, float scale, float* dq,
                         float* dk, float* dv);
+
+// attention_backward on strided operands: dout lies as out does, and dq, dk, dv as q, k, v do (a fused q/k/v
+// projection gets its gradient [B, L, 3, H, D] written in place). Gaps between rows are not written.
+void attention_backward_strided(const AttentionShape& s, const float* q, const float* k, const float* v,
+                                const float* out, const float* dout, const float* lse, const AttentionStrides& strides,
+                                const AttentionMask& mask, float scale, float* dq, float* dk, float* dv,
+                                const DropoutDraws& dropout = {});
 
 // Materialises the weights [B,H,Lq,Lk] (masked entries are 0) and out [B,H,Lq,D] (skipped when out is null).
 void attention_with_weights(const AttentionShape& s, const float* q, const float* k, const float* v,

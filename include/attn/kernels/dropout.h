@@ -14,4 +14,11 @@ void dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t
 // dx [n] = dy * mask / (1 - p), with the forward's mask and p. dx may alias dy.
 void dropout_backward(int64_t n, const float* dy, const uint8_t* mask, float p, float* dx);
 
+// Draws reserved for a kernel that drops inside its own loops (fused attention): element i of its logical
+// array is kept when uniform_at(seed, offset + i) >= p, as dropout_forward(n, x, p, seed, offset, ...) decides.
+struct DropoutDraws {
+  float p = 0.0f;  // 0: nothing is dropped
+  uint64_t seed = 0, offset = 0;
+};
+
 }  // namespace attn::kernels

@@ -2,6 +2,7 @@
 // makes runs with the same seed identical.
 #pragma once
 #include "attn/core/rng.h"
+#include "attn/kernels/dropout.h"
 #include "attn/nn/module.h"
 
 namespace attn::nn {
@@ -12,6 +13,9 @@ class Dropout : public Module {
   Var forward(const Var& x);
   float p() const { return p_; }
   bool active() const { return training() && p_ > 0.0f; }  // forward is the identity otherwise
+  // The draws forward() would use on n elements, handed to a kernel that drops inside its own loops (fused
+  // attention) and consumed from the stream; p = 0 (nothing dropped) when inactive.
+  kernels::DropoutDraws reserve(int64_t n);
 
  private:
   float p_;

@@ -1,12 +1,10 @@
-// Dropout. The keep test compares the top 24 bits of each draw with ceil(p * 2^24) in integers, the same test as
-// uniform_at(...) >= p, in a loop the compiler can vectorise (64-bit multiplies included).
+// Dropout (the keep test is in dropout_keep.h).
 #include "attn/kernels/dropout.h"
 
-#include <cmath>
 #include <cstring>
 
 #include "attn/core/error.h"
-#include "attn/core/rng.h"
+#include "kernels/cpu/dropout_keep.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 
@@ -28,9 +26,7 @@ void dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t
     if (mask) std::memset(mask, 1, static_cast<size_t>(n));
     return;
   }
-  const uint64_t key = rng_key(seed);
-  const uint64_t threshold = static_cast<uint64_t>(std::ceil(static_cast<double>(p) * 0x1.0p24));
-  const float scale = 1.0f / (1.0f - p);
+  const cpu::DropoutKeep drop(p, seed);
   cpu::parallel_for(n, 4, [&](int64_t b, int64_t e) {
     // Blocks of branch-free loops, so that each vectorises: the hashes, then the scaling.
     constexpr int64_t kBlockSize = 256;
@@ -38,8 +34,8 @@ void dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t
     for (int64_t b0 = b; b0 < e; b0 += kBlockSize) {
       const int64_t m = e - b0 < kBlockSize ? e - b0 : kBlockSize;
       const uint64_t first = offset + static_cast<uint64_t>(b0);
-      for (int64_t j = 0; j < m; ++j) keep[j] = (bits_at_key(key, first + static_cast<uint64_t>(j)) >> 40) >= threshold;
-      for (int64_t j = 0; j < m; ++j) y[b0 + j] = x[b0 + j] * (static_cast<float>(keep[j]) * scale);
+      for (int64_t j = 0; j < m; ++j) keep[j] = drop.kept(first + static_cast<uint64_t>(j));
+      for (int64_t j = 0; j < m; ++j) y[b0 + j] = x[b0 + j] * (static_cast<float>(keep[j]) * drop.scale);
       if (mask) std::memcpy(mask + b0, keep, static_cast<size_t>(m));
     }
   });

@@ -1,13 +1,10 @@
 #include "attn/nn/attention/multi_head.h"
 
 #include <cmath>
-#include <limits>
 
-#include "attn/autograd/ops/arithmetic.h"
 #include "attn/autograd/ops/attention.h"
 #include "attn/autograd/ops/matmul.h"
 #include "attn/autograd/ops/shape.h"
-#include "attn/autograd/ops/softmax.h"
 #include "attn/core/error.h"
 #include "attn/kernels/attention.h"
 
@@ -23,20 +20,6 @@ Tensor append_positions(const Tensor& cache, const Tensor& fresh) {
   out.slice(2, 0, cache.size(2)).copy_from(cache);
   out.slice(2, cache.size(2), out.size(2)).copy_from(fresh);
   return out;
-}
-
-// [B, Lq, Lk] of 0 / -inf for the explicit (dropout) path: the same masks the fused kernel applies.
-Tensor additive_mask(int64_t batch, int64_t heads, int64_t lq, int64_t lk, const AttentionMasking& m) {
-  Tensor mask = Tensor::zeros({batch * heads, lq, lk});
-  const float neg_inf = -std::numeric_limits<float>::infinity();
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < lq; ++i) {
-        int64_t end = m.key_lengths.empty() ? lk : m.key_lengths[size_t(b)];
-        if (m.causal) end = std::min(end, i + (lk - lq) + 1);
-        for (int64_t j = std::max<int64_t>(end, 0); j < lk; ++j) mask.at({b * heads + h, i, j}) = neg_inf;
-      }
-  return mask;
 }
 
 void check_key_lengths(const AttentionMasking& masking, int64_t batch) {
@@ -108,7 +91,8 @@ Var MultiheadAttention::attend(const Var& q, const Var& k, const Var& v, const A
   const int64_t batch = q.size(0), lq = q.size(2), lk = k.size(2);
   check_key_lengths(masking, batch);
   const float score_scale = 1.0f / std::sqrt(float(head_dim_));
-  AttentionOptions opts{masking.key_lengths, masking.causal, score_scale};
+  AttentionOptions opts{masking.key_lengths, masking.causal, score_scale,
+                        dropout_->reserve(batch * num_heads_ * lq * lk)};
   if (weights) {
     Tensor w = attention_weights(q.value(), k.value(), opts);  // [B, H, Lq, Lk]
     if (per_head) {
@@ -123,14 +107,7 @@ Var MultiheadAttention::attend(const Var& q, const Var& k, const Var& v, const A
       *weights = mean;
     }
   }
-  if (!dropout_->active()) return scaled_dot_product_attention(q, k, v, opts);
-  // Attention dropout needs the weights themselves: softmax(scale q k^T + mask), dropped, times v.
-  const int64_t bh = batch * num_heads_;
-  Var qf = reshape(q, {bh, lq, head_dim_}), vf = reshape(v, {bh, lk, head_dim_});
-  Var kt = contiguous(transpose(reshape(k, {bh, lk, head_dim_}), 1, 2));
-  Var scores = add(scale(matmul(qf, kt), score_scale), Var(additive_mask(batch, num_heads_, lq, lk, masking)));
-  Var p = dropout_->forward(softmax(scores, -1));
-  return reshape(matmul(p, vf), {batch, num_heads_, lq, head_dim_});
+  return scaled_dot_product_attention(q, k, v, opts);
 }
 
 Var MultiheadAttention::forward(const Var& query, const Var& key, const Var& value, const AttentionMasking& masking,
@@ -141,8 +118,9 @@ Var MultiheadAttention::forward(const Var& query, const Var& key, const Var& val
              "[B, Lk, E]",
              embed_dim_, num_heads_, shape_str(query.shape()), shape_str(key.shape()), shape_str(value.shape()));
   const bool self_attention = query.node() == key.node() && key.node() == value.node();
-  if (self_attention && !grad_enabled() && !weights && !dropout_->active()) {
-    return attend_in_place(query, masking, residual);
+  if (self_attention && !weights) {
+    if (!grad_enabled() && !dropout_->active()) return attend_in_place(query, masking, residual);
+    return out_proj->forward(attend_packed(project(query, 0, 3), masking), {.residual = residual});
   }
   Var q, k, v;
   if (self_attention) {  // one GEMM for q, k, v
@@ -159,6 +137,14 @@ Var MultiheadAttention::forward(const Var& query, const Var& key, const Var& val
     v = split_heads(project(value, 2));
   }
   return merge_heads(attend(q, k, v, masking, weights, per_head), residual);
+}
+
+Var MultiheadAttention::attend_packed(const Var& qkv, const AttentionMasking& masking) {
+  const int64_t batch = qkv.size(0), len = qkv.size(1);
+  check_key_lengths(masking, batch);
+  const AttentionOptions opts{masking.key_lengths, masking.causal, 1.0f / std::sqrt(float(head_dim_)),
+                              dropout_->reserve(batch * num_heads_ * len * len)};
+  return self_attention_packed(qkv, num_heads_, opts);
 }
 
 Var MultiheadAttention::attend_in_place(const Var& x, const AttentionMasking& masking, const Var& residual) {

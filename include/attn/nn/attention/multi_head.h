@@ -66,6 +66,9 @@ class MultiheadAttention : public Module {
   InProjRows in_proj_rows(int64_t part, int64_t parts) const;
   Var attend(const Var& q, const Var& k, const Var& v, const AttentionMasking& masking, Tensor* weights,
              bool per_head);
+  // Self-attention with gradients from the q/k/v projection qkv [B, L, 3E] -> [B, L, E] (self_attention_packed:
+  // no head split or merge copies), attention dropout inside the kernels.
+  Var attend_packed(const Var& qkv, const AttentionMasking& masking);
   // Self-attention for inference: the fused kernel reads the heads where the q/k/v projection wrote them
   // ([B, L, 3, H, D]) and writes [B, L, H, D], out_proj's input, so no head split or merge copies.
   Var attend_in_place(const Var& x, const AttentionMasking& masking, const Var& residual);
