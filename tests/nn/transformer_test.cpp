@@ -105,7 +105,7 @@ TEST(MultiheadAttention, InferenceFollowsInProjChanges) {
 
 TEST(MultiheadAttention, AttentionDropoutIsUnbiased) {
   // Inverted dropout on the weights leaves the expected output unchanged: the mean over many training-mode
-  // passes (the explicit weights path) approaches the evaluation-mode output (the fused path).
+  // passes (dropout inside the kernels) approaches the evaluation-mode output.
   Rng rng(8);
   MultiheadAttention mha(4, 2, rng, /*dropout=*/0.3f);
   Var x = random_var({1, 3, 4});
@@ -125,6 +125,33 @@ TEST(MultiheadAttention, AttentionDropoutIsUnbiased) {
   }
   EXPECT_TRUE(differs);
   EXPECT_TRUE(all_close(eval, mean, 0.0, 0.03));
+}
+
+TEST(MultiheadAttention, TrainingSelfAttentionMatchesTheSplitHeadsPath) {
+  // In training, self-attention runs from the packed q/k/v projection; the same input as three distinct nodes
+  // takes the split-heads path. Equal seeds give equal dropout draws, so outputs and gradients must agree.
+  Rng rng_a(3), rng_b(3);
+  MultiheadAttention a(12, 3, rng_a, /*dropout=*/0.3f), b(12, 3, rng_b, /*dropout=*/0.3f);
+  const Tensor x = random_var({2, 5, 12}).value();
+  std::vector<int32_t> lengths{5, 2};
+  Var xa(x.clone(), true), xq(x.clone(), true), xk(x.clone(), true), xv(x.clone(), true);
+  for (int step = 0; step < 2; ++step) {  // the second step draws fresh masks, alike in both
+    Var packed = a.forward(xa, xa, xa, {lengths, false}), split = b.forward(xq, xk, xv, {lengths, false});
+    const std::vector<float> want = split.value().to_vector();
+    EXPECT_TRUE(all_close(packed.value().to_vector(), std::vector<double>(want.begin(), want.end()), 1e-5, 1e-6))
+        << step;
+    Tensor w = random_var(packed.shape()).value();
+    packed.backward(w);
+    split.backward(w);
+  }
+  const std::vector<float> wg = b.in_proj_weight.grad().to_vector();
+  EXPECT_TRUE(all_close(a.in_proj_weight.grad().to_vector(), std::vector<double>(wg.begin(), wg.end()), 1e-4, 1e-5));
+  std::vector<double> dx(size_t(x.numel()));
+  for (const Var* part : {&xq, &xk, &xv}) {
+    const std::vector<float> g = part->grad().to_vector();
+    for (size_t i = 0; i < dx.size(); ++i) dx[i] += g[i];
+  }
+  EXPECT_TRUE(all_close(xa.grad().to_vector(), dx, 1e-4, 1e-5));
 }
 
 TEST(MultiheadAttention, BadShapesNameTheModule) {
