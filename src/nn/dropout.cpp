@@ -12,6 +12,8 @@ Dropout::Dropout(float p, Rng& rng) : p_(p), rng_(rng.fork(rng.next_u64())) {
 
 Var Dropout::forward(const Var& x) { return autograd::dropout(x, p_, rng_, training()); }
 
+Var Dropout::forward_relu(const Var& x) { return autograd::relu_dropout(x, p_, rng_, training()); }
+
 kernels::DropoutDraws Dropout::reserve(int64_t n) {
   if (!active()) return {};
   const kernels::DropoutDraws draws{p_, rng_.seed(), rng_.counter()};

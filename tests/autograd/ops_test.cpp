@@ -317,6 +317,23 @@ TEST(AutogradOps, AttentionDropoutIsTheExplicitSoftmaxDropout) {
   }
 }
 
+TEST(AutogradOps, ReluDropoutIsDropoutOfRelu) {
+  EXPECT_TRUE(gradcheck([](const V& x) {
+    Rng rng(7);
+    return relu_dropout(x[0], 0.3f, rng);
+  }, {{6, 11}}));
+  Var a = random_var({5, 13}), b(a.value().clone(), true);
+  Rng ra(4), rb(4);
+  Var fused = relu_dropout(a, 0.4f, ra), chain = dropout(relu(b), 0.4f, rb);
+  EXPECT_EQ(fused.value().to_vector(), chain.value().to_vector());
+  EXPECT_EQ(ra.counter(), rb.counter());
+  Tensor w = random_var(fused.shape()).value();
+  fused.backward(w);
+  chain.backward(w);
+  EXPECT_EQ(a.grad().to_vector(), b.grad().to_vector());
+  EXPECT_EQ(relu_dropout(a, 0.4f, ra, /*training=*/false).value().to_vector(), relu(a).value().to_vector());
+}
+
 TEST(AutogradOps, SliceAndConcat) {
   EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0], 1, 1, 3); }, {{2, 4, 3}}));
   EXPECT_TRUE(gradcheck([](const V& x) { return slice(x[0], -1, -2, 5); }, {{3, 5}}));

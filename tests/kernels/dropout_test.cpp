@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attn/core/error.h"
+#include "attn/kernels/activation.h"
 #include "attn/core/rng.h"
 #include "attn/core/threads.h"
 #include "support/test_util.h"
@@ -100,6 +101,32 @@ TEST(Dropout, BackwardUsesTheForwardMask) {
     dropout_backward(n, w.data(), mask.data(), p, w.data());
     EXPECT_EQ(w, dx);
   }
+}
+
+// relu then dropout in one pass: the same numbers as relu_forward then dropout_forward with the same draws, and
+// the gradient of that chain (relu_backward of dropout_backward), bit for bit, from the output alone.
+TEST(Dropout, ReluDropoutIsReluThenDropout) {
+  for (int64_t n : {1, 15, 16, 17, 1000, 70001}) {
+    const float p = float(testing::random_int(0, 8)) / 10.0f;
+    const uint64_t offset = uint64_t(testing::random_int(0, 1 << 20));
+    std::vector<float> x = random_floats(n), dy = random_floats(n);
+    for (int64_t i = 0; i < n; i += 7) x[i] = 0.0f;  // relu's kink
+    std::vector<float> r(n), want(n), got(n), dr(n), want_dx(n), got_dx(n);
+    std::vector<uint8_t> mask(n);
+    relu_forward(n, x.data(), r.data());
+    dropout_forward(n, r.data(), p, 9, offset, want.data(), mask.data());
+    relu_dropout_forward(n, x.data(), p, 9, offset, got.data());
+    EXPECT_EQ(got, want) << n << " p=" << p;
+    dropout_backward(n, dy.data(), mask.data(), p, dr.data());
+    relu_backward(n, r.data(), dr.data(), want_dx.data());
+    relu_dropout_backward(n, got.data(), dy.data(), p, got_dx.data());
+    EXPECT_EQ(got_dx, want_dx) << n << " p=" << p;
+    relu_dropout_backward(n, got.data(), dy.data(), p, dy.data());  // in place, dx over dy
+    EXPECT_EQ(dy, want_dx);
+  }
+  std::vector<float> x(4);
+  EXPECT_THROW(relu_dropout_forward(4, x.data(), 1.0f, 0, 0, x.data()), Error);
+  EXPECT_THROW(relu_dropout_backward(4, x.data(), x.data(), -0.5f, x.data()), Error);
 }
 
 TEST(Dropout, InPlaceForward) {

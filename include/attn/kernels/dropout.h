@@ -14,6 +14,14 @@ void dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t
 // dx [n] = dy * mask / (1 - p), with the forward's mask and p. dx may alias dy.
 void dropout_backward(int64_t n, const float* dy, const uint8_t* mask, float p, float* dx);
 
+// Dropout after relu in one pass (a Transformer's feed-forward block): y [n] = relu(x) * mask / (1 - p), by the
+// same draws as dropout_forward. No mask is kept: y > 0 exactly where x > 0 and the element was kept, so the
+// backward needs only y. p in [0, 1).
+void relu_dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t offset, float* y);
+
+// dx [n] = y > 0 ? dy / (1 - p) : 0, the gradient of relu then dropout. dx may alias dy.
+void relu_dropout_backward(int64_t n, const float* y, const float* dy, float p, float* dx);
+
 // Draws reserved for a kernel that drops inside its own loops (fused attention): element i of its logical
 // array is kept when uniform_at(seed, offset + i) >= p, as dropout_forward(n, x, p, seed, offset, ...) decides.
 struct DropoutDraws {

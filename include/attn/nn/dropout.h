@@ -11,6 +11,8 @@ class Dropout : public Module {
  public:
   Dropout(float p, Rng& rng);
   Var forward(const Var& x);
+  // forward(relu(x)) in one pass each way (autograd::relu_dropout).
+  Var forward_relu(const Var& x);
   float p() const { return p_; }
   bool active() const { return training() && p_ > 0.0f; }  // forward is the identity otherwise
   // The draws forward() would use on n elements, handed to a kernel that drops inside its own loops (fused

@@ -41,12 +41,33 @@ void dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t
   });
 }
 
+void relu_dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uint64_t offset, float* y) {
+  check_p("relu_dropout_forward", n, p);
+  ATTN_CHECK(x && y, "relu_dropout_forward: null pointer (n = {})", n);
+  const cpu::DropoutKeep drop(p, seed);
+  cpu::parallel_for(n, 4, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    drop.apply(offset + static_cast<uint64_t>(b), e - b, y + b);
+  });
+}
+
+void relu_dropout_backward(int64_t n, const float* y, const float* dy, float p, float* dx) {
+  check_p("relu_dropout_backward", n, p);
+  ATTN_CHECK(y && dy && dx, "relu_dropout_backward: null pointer (n = {})", n);
+  const float scale = 1.0f / (1.0f - p);
+  const cpu::Vec vscale = cpu::Vec::set1(scale);
+  cpu::map2(n, y, dy, dx, [=](cpu::Vec vy, cpu::Vec g) {
+    return cpu::select_greater(vy, cpu::Vec::zero(), g * vscale, cpu::Vec::zero());
+  });
+}
+
 void dropout_backward(int64_t n, const float* dy, const uint8_t* mask, float p, float* dx) {
   check_p("dropout_backward", n, p);
   ATTN_CHECK(dy && mask && dx, "dropout_backward: null pointer (n = {})", n);
   const float scale = 1.0f / (1.0f - p);
   cpu::parallel_for(n, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = dy[i] * (static_cast<float>(mask[i]) * scale);
+    const float s = scale;  // a local: stores through dx could alias a captured float and stop vectorisation
+    for (int64_t i = b; i < e; ++i) dx[i] = dy[i] * (static_cast<float>(mask[i]) * s);
   });
 }
 

@@ -8,9 +8,14 @@ namespace attn::nn {
 Var feed_forward(const Linear& linear1, const Linear& linear2, Dropout& dropout, Dropout& dropout_out,
                  Activation activation, const Var& x, const Var& residual) {
   const bool relu = activation == Activation::kRelu;
-  Var h = linear1.forward(x, {.relu = relu, .residual = {}});
-  if (!relu) h = autograd::gelu(h);
-  h = dropout.forward(h);
+  Var h;
+  if (relu && dropout.active()) {
+    h = dropout.forward_relu(linear1.forward(x));
+  } else {  // relu (inference) in the product's epilogue
+    h = linear1.forward(x, {.relu = relu, .residual = {}});
+    if (!relu) h = autograd::gelu(h);
+    h = dropout.forward(h);
+  }
   if (dropout_out.active()) return residual + dropout_out.forward(linear2.forward(h));
   return linear2.forward(h, {.residual = residual});
 }

@@ -9,4 +9,8 @@ namespace attn::autograd {
 // Identity when !training or p == 0. Draws x.numel() numbers from rng (its counter advances).
 Var dropout(const Var& x, float p, Rng& rng, bool training = true);
 
+// dropout(relu(x), p, rng, training) in one pass each way, with the same draws and results; relu(x) when
+// !training or p == 0.
+Var relu_dropout(const Var& x, float p, Rng& rng, bool training = true);
+
 }  // namespace attn::autograd
