@@ -48,12 +48,13 @@ TEST(Gemm, MatchesDoubleReferenceForAllTransposesAndOddSizes) {
           }
 }
 
-// alpha 1 and beta 0 or 1 with at most 128 rows: attn's packed-panel kernel, whose tiles, tail rows, partial last
-// panel and passes over groups of panels all need covering, on one thread and split over two.
+// alpha 1 and beta 0 or 1 with at most 128 rows, or more rows and a column panel per thread: attn's packed-panel
+// kernel, whose tiles, tail rows, partial last panel and passes over groups of panels all need covering, on one
+// thread and split over two (tall products with a single panel go to the BLAS there).
 TEST(Gemm, PackedPanelPathMatchesDoubleReference) {
   const int keep = num_threads();
   for (int threads : {1, 2})
-    for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 10, 13, 64, 128})
+    for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 10, 13, 64, 128, 129, 517})
       for (int64_t n : {1, 5, 16, 33, 100, 384, 1100})
         for (int64_t k : {1, 7, 130})
           for (bool ta : {false, true})
@@ -81,7 +82,7 @@ TEST(Gemm, PackedPanelPathMatchesDoubleReference) {
 TEST(Gemm, PackedWeightMatchesDoubleReference) {
   const int keep = num_threads();
   for (int threads : {1, 2})
-    for (int64_t m : {1, 2, 3, 4, 5, 7, 10, 13, 64, 128})
+    for (int64_t m : {1, 2, 3, 4, 5, 7, 10, 13, 64, 128, 301})
       for (int64_t n : {1, 5, 33, 100, 384})
         for (int64_t k : {1, 7, 130})
           for (float beta : {0.0f, 1.0f}) {
@@ -104,7 +105,7 @@ TEST(Gemm, PackedWeightMatchesDoubleReference) {
 TEST(Gemm, PackedWeightEpilogueMatchesDoubleReference) {
   const int keep = num_threads();
   for (int threads : {1, 2})
-    for (int64_t m : {1, 4, 5, 13, 64})
+    for (int64_t m : {1, 4, 5, 13, 64, 301})
       for (int64_t n : {3, 33, 100, 384})
         for (int parts = 1; parts < 8; ++parts) {  // bit 0 bias, bit 1 relu, bit 2 residual
           const bool with_bias = parts & 1, relu = parts & 2, with_residual = parts & 4;
@@ -136,7 +137,7 @@ TEST(Gemm, PackedWeightEpilogueMatchesDoubleReference) {
 }
 
 TEST(Gemm, LargeProductUsesTheBlasThreads) {
-  const int64_t m = 300, n = 257, k = 1000;
+  const int64_t m = 300, n = 257, k = 1100;  // k past the packed kernel's 1024
   auto a = random_floats(m * k), b = random_floats(k * n);
   std::vector<float> c(size_t(m * n));
   gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);

@@ -24,8 +24,9 @@ struct PackedWeight {
   std::vector<float> panels;
 };
 PackedWeight pack_weight(int64_t n, int64_t k, const float* w);  // w contiguous
-// Whether gemm_packed_weight is the faster way to multiply m rows of length k (otherwise gemm with the BLAS).
-bool packed_weight_suits(int64_t m, int64_t k);
+// Whether gemm_packed_weight is the faster way to multiply m rows of length k by a weight of n rows (otherwise
+// gemm with the BLAS).
+bool packed_weight_suits(int64_t m, int64_t n, int64_t k);
 // What a product's tiles apply to C before storing it, saving a pass over C each: C = act(A W^T + bias) +
 // residual, with act relu or the identity. bias [n] and residual [m, n] (leading dimension ld_residual) may be
 // null; residual may not overlap C.

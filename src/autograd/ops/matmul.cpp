@@ -66,8 +66,9 @@ std::shared_ptr<const PackedValue> packed_weight(Node& weight) {
 }
 
 // Inference over few rows (batch 1, decoding) reuses the weight packed once instead of packing it per call.
-bool uses_packed_weight(const Var& weight, int64_t rows, int64_t in) {
-  return !grad_enabled() && kernels::packed_weight_suits(rows, in) && weight.value().is_contiguous();
+bool packed_weight_suits(const Var& weight, int64_t rows) {
+  const Tensor& w = weight.value();
+  return kernels::packed_weight_suits(rows, w.size(0), w.size(1)) && w.is_contiguous();
 }
 
 // x W^T + bias through the packed weight, with the fusion applied by the product's epilogue. x contiguous.
@@ -156,12 +157,19 @@ Var linear_fused(const Var& x, const Var& weight, const Var& bias, const LinearF
              "linear: residual {} does not match the output {}", shape_str(fusion.residual.shape()),
              shape_str(out_shape));
   const float* bias_data = bv.defined() ? std::as_const(bv).data() : nullptr;
-  if (uses_packed_weight(weight, rows, in)) return packed_linear(xv, weight, bias_data, out_shape, fusion);
+  const bool packed = packed_weight_suits(weight, rows);
+  if (packed && !grad_enabled()) return packed_linear(xv, weight, bias_data, out_shape, fusion);
   Tensor out = Tensor::empty(out_shape);
-  // Start from the bias rows and add x W^T: with beta = 1 the product skips its pass that zeroes the output.
-  if (bv.defined()) kernels::fill_rows(rows, out_f, bias_data, out.data());
-  const float beta = bv.defined() ? 1.0f : 0.0f;
-  gemm_into(false, true, rows, out_f, in, xv.data(), wv.data(), out.data(), beta);
+  if (packed) {  // the bias added by the product's tiles; the weight is packed once per optimizer step
+    kernels::gemm_packed_weight(rows, std::as_const(xv).data(), in, packed_weight(*weight.node())->weight, 0.0f,
+                                out.data(), out_f, {.bias = bias_data, .relu = false, .residual = nullptr,
+                                                    .ld_residual = 0});
+  } else {
+    // Start from the bias rows and add x W^T: with beta = 1 the product skips its pass that zeroes the output.
+    if (bv.defined()) kernels::fill_rows(rows, out_f, bias_data, out.data());
+    const float beta = bv.defined() ? 1.0f : 0.0f;
+    gemm_into(false, true, rows, out_f, in, xv.data(), wv.data(), out.data(), beta);
+  }
   std::vector<Var> inputs{x, weight};
   if (bias.defined()) inputs.push_back(bias);
   Var y = make_result("linear", std::move(out), inputs, [xv, wv, rows, in, out_f](Node& n) {
