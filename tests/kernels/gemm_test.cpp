@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include <omp.h>
 
@@ -136,13 +137,27 @@ TEST(Gemm, PackedWeightEpilogueMatchesDoubleReference) {
   set_num_threads(keep);
 }
 
-TEST(Gemm, LargeProductUsesTheBlasThreads) {
-  const int64_t m = 300, n = 257, k = 1100;  // k past the packed kernel's 1024
-  auto a = random_floats(m * k), b = random_floats(k * n);
-  std::vector<float> c(size_t(m * n));
-  gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
-  EXPECT_TRUE(all_close(c, reference(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n),
-                        1e-4, 1e-4));
+// Past the packed kernel's one-call depth of 1024: tall products run in slices of k, C accumulating; deep ones
+// with few rows, and tall ones with fewer column panels than threads, on the BLAS.
+TEST(Gemm, DeepAndTallProductsMatchDoubleReference) {
+  const int keep = num_threads();
+  set_num_threads(2);
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{300, 257, 1100}, {301, 130, 1600}, {100, 70, 1500},
+                         {300, 5, 40}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (float beta : {0.0f, 1.0f}) {
+          const int64_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 1;
+          auto a = random_floats((ta ? k : m) * lda), b = random_floats((tb ? n : k) * ldb);
+          auto c = random_floats(m * ldc);
+          auto want = reference(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+          gemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+          std::vector<float> got;
+          for (int64_t i = 0; i < m; ++i) got.insert(got.end(), c.begin() + i * ldc, c.begin() + i * ldc + n);
+          EXPECT_TRUE(all_close(got, want, 1e-4, 1e-4))
+              << m << "x" << n << "x" << k << " ta=" << ta << " tb=" << tb << " beta=" << beta;
+        }
+  set_num_threads(keep);
 }
 
 TEST(Gemm, BatchedSmallAndLargeProducts) {

@@ -7,8 +7,8 @@
 
 namespace attn::kernels::cpu {
 
-// Whether packed_gemm takes C = alpha op(A) op(B) + beta C instead of the BLAS: alpha 1, beta 0 or 1, a shared
-// dimension k of at most 1024, and at most 128 rows or a column panel for each thread.
+// Whether packed_gemm takes C = alpha op(A) op(B) + beta C instead of the BLAS: alpha 1, beta 0 or 1, and at most
+// 128 rows with a shared dimension k of at most 1024, or more rows and a column panel for each thread.
 bool packed_gemm_suits(int64_t m, int64_t n, int64_t k, float alpha, float beta);
 
 // C[m,n] = op(A) op(B) + beta C with beta 0 or 1; layouts as in kernels::gemm (row-major, A [m,k] or [k,m] when
