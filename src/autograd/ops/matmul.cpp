@@ -65,7 +65,8 @@ std::shared_ptr<const PackedValue> packed_weight(Node& weight) {
   return weight.packed;
 }
 
-// Inference over few rows (batch 1, decoding) reuses the weight packed once instead of packing it per call.
+// Whether x W^T multiplies by the weight's packed copy (kernels::packed_weight_suits: few rows, or tall products with
+// a column panel per thread), packed once per change of the weight instead of per call.
 bool packed_weight_suits(const Var& weight, int64_t rows) {
   const Tensor& w = weight.value();
   return kernels::packed_weight_suits(rows, w.size(0), w.size(1)) && w.is_contiguous();
