@@ -15,10 +15,7 @@ Var Dropout::forward(const Var& x) { return autograd::dropout(x, p_, rng_, train
 Var Dropout::forward_relu(const Var& x) { return autograd::relu_dropout(x, p_, rng_, training()); }
 
 kernels::DropoutDraws Dropout::reserve(int64_t n) {
-  if (!active()) return {};
-  const kernels::DropoutDraws draws{p_, rng_.seed(), rng_.counter()};
-  rng_.set_counter(rng_.counter() + static_cast<uint64_t>(n));
-  return draws;
+  return active() ? autograd::take_draws(rng_, p_, n) : kernels::DropoutDraws{};
 }
 
 }  // namespace attn::nn

@@ -46,8 +46,10 @@ void relu_dropout_forward(int64_t n, const float* x, float p, uint64_t seed, uin
   ATTN_CHECK(x && y, "relu_dropout_forward: null pointer (n = {})", n);
   const cpu::DropoutKeep drop(p, seed);
   cpu::parallel_for(n, 4, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-    drop.apply(offset + static_cast<uint64_t>(b), e - b, y + b);
+    const float* xb = x + b;
+    float* yb = y + b;
+    drop.each_factor(offset + static_cast<uint64_t>(b), e - b,
+                     [xb, yb](int64_t j, float factor) { yb[j] = (xb[j] > 0.0f ? xb[j] : 0.0f) * factor; });
   });
 }
 

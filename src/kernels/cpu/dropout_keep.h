@@ -20,22 +20,22 @@ struct DropoutKeep {
 
   bool kept(uint64_t draw) const { return (bits_at_key(key, draw) >> 40) >= threshold; }
 
-  // x[j] *= scale if draw first + j is kept, else 0, for j < n.
-  void apply(uint64_t first, int64_t n, float* x) const {
-    // Locals, and a select rather than a bool converted to float: both keep the loop vectorised.
+  // f(j, factor) for j < n, factor = scale if draw first + j is kept, else 0.
+  template <class F>
+  void each_factor(uint64_t first, int64_t n, F f) const {
+    // Locals, and a select rather than a bool converted to float: both keep the loop vectorised (stores through
+    // f could otherwise alias the members).
     const uint64_t k = key, t = threshold;
     const float s = scale;
-    for (int64_t j = 0; j < n; ++j) {
-      x[j] *= (bits_at_key(k, first + static_cast<uint64_t>(j)) >> 40) >= t ? s : 0.0f;
-    }
+    for (int64_t j = 0; j < n; ++j) f(j, (bits_at_key(k, first + static_cast<uint64_t>(j)) >> 40) >= t ? s : 0.0f);
   }
-  // factor[j] = scale if draw first + j is kept, else 0, for j < n.
+  // x[j] *= its factor, for j < n.
+  void apply(uint64_t first, int64_t n, float* x) const {
+    each_factor(first, n, [x](int64_t j, float factor) { x[j] *= factor; });
+  }
+  // factor[j] = its factor, for j < n.
   void factors(uint64_t first, int64_t n, float* factor) const {
-    const uint64_t k = key, t = threshold;
-    const float s = scale;
-    for (int64_t j = 0; j < n; ++j) {
-      factor[j] = (bits_at_key(k, first + static_cast<uint64_t>(j)) >> 40) >= t ? s : 0.0f;
-    }
+    each_factor(first, n, [factor](int64_t j, float f) { factor[j] = f; });
   }
 };
 

@@ -3,8 +3,12 @@
 #pragma once
 #include "attn/autograd/var.h"
 #include "attn/core/rng.h"
+#include "attn/kernels/dropout.h"
 
 namespace attn::autograd {
+
+// The next n draws of rng (its counter advances past them) for dropout with probability p.
+kernels::DropoutDraws take_draws(Rng& rng, float p, int64_t n);
 
 // Identity when !training or p == 0. Draws x.numel() numbers from rng (its counter advances).
 Var dropout(const Var& x, float p, Rng& rng, bool training = true);
