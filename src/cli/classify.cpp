@@ -217,6 +217,16 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add_switch(cmd, "--no-nfkc", "Skip Unicode NFKC normalisation", [](C& x) { x.preprocess.clean.nfkc = false; });
   // Training.
   add_optimization_flags(c, cmd, d.train, {"constant", "linear", "cosine"});
+  c.add(cmd, "--pretrain-epochs",
+        "First train the embedding and BiLSTM/BiGRU as a language model on the training texts for this many epochs",
+        d.train.pretrain_epochs, [](C& x, int64_t v) { x.train.pretrain_epochs = v; })
+      ->check(kAtLeast0);
+  c.add(cmd, "--pretrain-lr", "Peak learning rate of the pretraining", d.train.pretrain_lr,
+        [](C& x, float v) { x.train.pretrain_lr = v; })
+      ->check(kPositive);
+  c.add(cmd, "--pretrain-dropout", "Embedding and output dropout of the pretraining", d.train.pretrain_dropout,
+        [](C& x, float v) { x.train.pretrain_dropout = v; })
+      ->check(kDropout);
   c.add(cmd, "--batch-size", "Examples per step", d.train.batch_size, [](C& x, int64_t v) { x.train.batch_size = v; })
       ->check(kAtLeast1);
   c.add(cmd, "--valid-fraction", "Held-out share when no --valid file is given", d.train.valid_fraction,

@@ -10,6 +10,11 @@ Dropout::Dropout(float p, Rng& rng) : p_(p), rng_(rng.fork(rng.next_u64())) {
   register_rng("rng", rng_);
 }
 
+void Dropout::set_p(float p) {
+  ATTN_CHECK(p >= 0.0f && p < 1.0f, "Dropout: p must lie in [0, 1), got {}", p);
+  p_ = p;
+}
+
 Var Dropout::forward(const Var& x) { return autograd::dropout(x, p_, rng_, training()); }
 
 Var Dropout::forward_relu(const Var& x) { return autograd::relu_dropout(x, p_, rng_, training()); }

@@ -53,6 +53,7 @@ case_help_on_every_command() {
   has out.txt "--resume"
   has out.txt "--skip-bad"
   has out.txt "--label-column"
+  has out.txt "--pretrain-epochs"
   run_attn classify predict --help
   has out.txt "--top"
   run_attn classify explain --help
@@ -74,6 +75,8 @@ case_usage_errors_exit_2() {
   expect_usage_error "'many' is not a number"
   run_attn classify train train.txt -o m --dropout 1.5
   expect_usage_error "--dropout" "in [0, 1)"
+  run_attn classify train train.txt -o m --pretrain-dropout 1
+  expect_usage_error "--pretrain-dropout" "in [0, 1)"
   run_attn classify train train.txt -o m --format xml
   expect_usage_error "--format" "xml"
   run_attn classify train train.txt -o m --header --no-header
@@ -480,6 +483,38 @@ case_ctrl_c_checkpoint_then_resume() {
   cmp -s m/model.safetensors reference/model.safetensors || fail "resumed weights differ from an uninterrupted run"
 }
 
+case_pretrain_then_ctrl_c_in_either_phase() {
+  gen_fasttext 300 10 >train.txt
+  local args=(--embed-dim 8 --hidden 8 --pretrain-epochs 20 --epochs 30 --patience 0 --min-count 1 --batch-size 8
+              --seed 5)
+  run_attn classify train train.txt -o reference "${args[@]}" --json
+  expect_rc 0
+  has err.txt "pretraining the encoder as a language model for 20 epochs"
+  has err.txt "perplexity"
+  cp out.txt reference.json
+  run_attn classify train train.txt -o m --model transformer --pretrain-epochs 2 -q
+  expect_error "train.pretrain_epochs needs a recurrent model (bilstm-attn or gru-attn), not transformer"
+
+  # Stopped while pretraining: its own checkpoint; resumed: the same model as the uninterrupted run.
+  interrupt_when '^epoch 1/20:' classify train train.txt -o m "${args[@]}" --json
+  expect_rc 130
+  has err.txt "interrupted: checkpoint written to m.checkpoint-pretrain (continue with --resume)"
+  [[ -f m.checkpoint-pretrain && ! -e m.checkpoint && ! -e m ]] || fail "expected only the pretraining checkpoint"
+  run_attn classify train train.txt -o m "${args[@]}" -q --json --resume
+  expect_rc 0
+  [[ ! -e m.checkpoint-pretrain && ! -e m.checkpoint ]] || fail "checkpoints left after the model was written"
+  cmp -s m/model.safetensors reference/model.safetensors || fail "resumed weights differ from an uninterrupted run"
+
+  # Stopped while training the classifier: the pretrained weights are in its checkpoint.
+  interrupt_when '^epoch 1/30:' classify train train.txt -o m2 "${args[@]}" --json
+  expect_rc 130
+  has err.txt "interrupted: checkpoint written to m2.checkpoint (continue with --resume)"
+  run_attn classify train train.txt -o m2 "${args[@]}" -q --json --resume
+  expect_rc 0
+  cmp -s out.txt reference.json || fail "resumed metrics differ: $(cat out.txt) vs $(cat reference.json)"
+  cmp -s m2/model.safetensors reference/model.safetensors || fail "resumed weights differ from an uninterrupted run"
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 
 CASES=(
@@ -488,7 +523,7 @@ CASES=(
   explain_terminal_html_svg_json csv_quotes_newlines_header_and_joined_columns tsv_columns_by_number
   jsonl_and_folder_per_label invalid_utf8_named_or_skipped empty_one_class_and_unseen_labels very_long_line
   binary_garbage broken_or_foreign_model_directories output_is_never_clobbered output_write_errors
-  ctrl_c_checkpoint_then_resume
+  ctrl_c_checkpoint_then_resume pretrain_then_ctrl_c_in_either_phase
 )
 setup_shared() {
   gen_fasttext 80 1 >"$WORK/model_train.txt"

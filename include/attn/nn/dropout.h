@@ -14,6 +14,7 @@ class Dropout : public Module {
   // forward(relu(x)) in one pass each way (autograd::relu_dropout).
   Var forward_relu(const Var& x);
   float p() const { return p_; }
+  void set_p(float p);  // in [0, 1)
   bool active() const { return training() && p_ > 0.0f; }  // forward is the identity otherwise
   // The draws forward() would use on n elements, handed to a kernel that drops inside its own loops (fused
   // attention) and consumed from the stream; p = 0 (nothing dropped) when inactive.

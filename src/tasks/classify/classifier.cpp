@@ -20,9 +20,11 @@
 #include "attn/io/state.h"
 #include "attn/optim/adam.h"
 #include "attn/optim/adamw.h"
+#include "attn/tasks/classify/pretrain.h"
 #include "attn/tasks/classify/text_classifier.h"
 #include "attn/tasks/classify/text_encoder.h"
 #include "attn/tasks/classify/tfidf_classifier.h"
+#include "padded_batch.h"
 
 namespace attn::tasks::classify {
 namespace {
@@ -35,25 +37,6 @@ constexpr const char* kWeightsFile = "model.safetensors";
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// A padded batch: ids [batch, time] (0 = padding) and each example's length.
-struct PaddedBatch {
-  std::vector<int32_t> ids, lengths;
-  int64_t batch = 0, time = 0;
-};
-
-PaddedBatch pad(const std::vector<std::vector<int32_t>>& sequences, const std::vector<size_t>& indices) {
-  PaddedBatch b;
-  b.batch = int64_t(indices.size());
-  for (size_t i : indices) b.time = std::max(b.time, int64_t(sequences[i].size()));
-  b.ids.assign(size_t(b.batch * b.time), 0);
-  for (size_t r = 0; r < indices.size(); ++r) {
-    const auto& s = sequences[indices[r]];
-    std::copy(s.begin(), s.end(), b.ids.begin() + int64_t(r) * b.time);
-    b.lengths.push_back(int32_t(s.size()));
-  }
-  return b;
-}
-
 int32_t argmax(const float* p, int64_t n) { return int32_t(std::max_element(p, p + n) - p); }
 
 std::vector<float> softmax_row(const float* logits, int64_t n) {
@@ -63,13 +46,6 @@ std::vector<float> softmax_row(const float* logits, int64_t n) {
   for (float& v : p) sum += (v = std::exp(v - m));
   for (float& v : p) v = float(v / sum);
   return p;
-}
-
-std::vector<int64_t> lengths_of(const std::vector<std::vector<int32_t>>& sequences) {
-  std::vector<int64_t> out;
-  out.reserve(sequences.size());
-  for (const auto& s : sequences) out.push_back(int64_t(s.size()));
-  return out;
 }
 
 // Runs the network over sequences in length-sorted batches; calls visit(index, logits row, weights row, length).
@@ -191,12 +167,24 @@ train::TrainerOptions trainer_options(const TrainConfig& t, const std::string& o
   return o;
 }
 
-std::string fingerprint(const ClassifyConfig& config, const text::Vocabulary& vocabulary) {
+// Where language-model pretraining keeps its checkpoint until the model directory is written.
+std::string pretrain_checkpoint_path(const std::string& output_dir) {
+  return train::checkpoint_path_for(output_dir) + "-pretrain";
+}
+
+// What a run's checkpoint depends on: the config (less what a resumed run may change) and the vocabulary.
+// Pretraining does not read the classifier's training settings, so its checkpoint also serves a run that
+// changes them (`--resume` after a finished pretraining tries other settings without pretraining again).
+std::string fingerprint(const ClassifyConfig& config, const text::Vocabulary& vocabulary, bool pretraining) {
   nlohmann::json j = to_json(config);
-  for (const char* key : {"epochs", "patience", "max_minutes"}) j["train"].erase(key);  // a resumed run may change them
+  for (const char* key : {"epochs", "pretrain_epochs", "patience", "max_minutes"}) j["train"].erase(key);
+  if (pretraining) {
+    for (const char* key : {"lr", "ema_decay"}) j["train"].erase(key);
+    for (const char* key : {"dropout", "embed_dropout"}) j["model"].erase(key);
+  }
   std::string text = j.dump();
   for (int32_t i = 0; i < vocabulary.size(); ++i) text += "\n" + vocabulary.token(i);
-  return train::digest(text);
+  return train::digest(text) + (pretraining ? "/pretrain" : "");
 }
 
 // Splits examples into train and validation parts, and label ids for both.
@@ -274,9 +262,14 @@ TrainSummary train_classifier(const TrainRequest& r) {
   validate(r.config);
   // Problems with the output are found now rather than after the training they would throw away.
   io::check_directory_target(r.output_dir, kConfigFile);
-  ATTN_CHECK(!r.resume || r.config.model.kind == ModelKind::kTfidf || fs::exists(train::checkpoint_path_for(r.output_dir)),
+  const std::string checkpoint = train::checkpoint_path_for(r.output_dir);
+  const std::string pretrain_checkpoint = pretrain_checkpoint_path(r.output_dir);
+  // A run stopped while pretraining continues that; one stopped later has the pretrained weights in its checkpoint.
+  const bool resume_training = r.resume && fs::exists(checkpoint);
+  const bool resume_pretraining = r.resume && !resume_training && fs::exists(pretrain_checkpoint);
+  ATTN_CHECK(!r.resume || r.config.model.kind == ModelKind::kTfidf || resume_training || resume_pretraining,
              "{}: no checkpoint to resume from (--resume continues a run stopped by Ctrl-C); train without --resume",
-             train::checkpoint_path_for(r.output_dir));
+             checkpoint);
   TrainSummary summary;
   Prepared p = prepare(r);
   ClassifyConfig config = r.config;
@@ -331,12 +324,39 @@ TrainSummary train_classifier(const TrainRequest& r) {
   const auto train_ids = encoder.encode(p.train_texts);
   const auto valid_ids = encoder.encode(p.valid_texts);
   Rng rng(config.train.seed);
-  TextClassifier net(config.model, encoder.vocabulary().size(), num_classes, rng);
+  auto shared_net = std::make_shared<TextClassifier>(config.model, encoder.vocabulary().size(), num_classes, rng);
+  TextClassifier& net = *shared_net;
   say(r.progress, fmt::format("model: {}, {} parameters", model_kind_name(config.model.kind), net.parameter_count()));
+
+  if (config.train.pretrain_epochs > 0 && !resume_training) {
+    say(r.progress, fmt::format("pretraining the encoder as a language model for {} epochs",
+                                config.train.pretrain_epochs));
+    PretrainRequest pr;
+    pr.train_ids = &train_ids;
+    pr.valid_ids = &valid_ids;
+    pr.vocab_size = encoder.vocabulary().size();
+    pr.fingerprint = fingerprint(config, encoder.vocabulary(), /*pretraining=*/true);
+    pr.options = trainer_options(config.train, r.output_dir, resume_pretraining, r.progress);
+    pr.options.epochs = config.train.pretrain_epochs;
+    pr.options.schedule.lr = config.train.pretrain_lr;
+    pr.options.checkpoint_path = pretrain_checkpoint;
+    pr.make_optimizer = [&](nn::Module& m) {
+      TrainConfig t = config.train;
+      t.lr = config.train.pretrain_lr;
+      return make_optimizer(t, m);
+    };
+    const train::TrainResult pretrained = pretrain_encoder(shared_net, config, pr);
+    if (pretrained.interrupted) {
+      summary.interrupted = true;
+      summary.seconds = seconds_since(t0);
+      return summary;
+    }
+  }
   auto optimizer = make_optimizer(config.train, net);
-  NeuralTask task(net, config.train, fingerprint(config, encoder.vocabulary()), train_ids, p.train_labels, valid_ids,
-                  p.valid_labels);
-  summary.result = train::train(task, *optimizer, trainer_options(config.train, r.output_dir, r.resume, r.progress));
+  NeuralTask task(net, config.train, fingerprint(config, encoder.vocabulary(), false), train_ids, p.train_labels,
+                  valid_ids, p.valid_labels);
+  summary.result =
+      train::train(task, *optimizer, trainer_options(config.train, r.output_dir, resume_training, r.progress));
   summary.tokens_per_second = double(task.tokens_) / std::max(summary.result.step_seconds, 1e-9);
   summary.examples_per_second = double(task.examples_) / std::max(summary.result.step_seconds, 1e-9);
   if (summary.result.interrupted) {
@@ -352,7 +372,8 @@ TrainSummary train_classifier(const TrainRequest& r) {
     io::write_json_atomic((fs::path(dir) / kConfigFile).string(), to_json(config));
   });
   std::error_code ec;
-  fs::remove(train::checkpoint_path_for(r.output_dir), ec);  // the model directory now holds the result
+  fs::remove(checkpoint, ec);  // the model directory now holds the result
+  fs::remove(pretrain_checkpoint, ec);
   summary.seconds = seconds_since(t0);
   return summary;
 }

@@ -43,7 +43,9 @@ void model_fields(M& m, V&& v) {
 }
 template <class T, class V>
 void train_fields(T& t, V&& v) {
-  v("epochs", t.epochs), v("batch_size", t.batch_size), v("optimizer", t.optimizer), v("lr", t.lr);
+  v("epochs", t.epochs), v("pretrain_epochs", t.pretrain_epochs), v("batch_size", t.batch_size);
+  v("pretrain_lr", t.pretrain_lr), v("pretrain_dropout", t.pretrain_dropout);
+  v("optimizer", t.optimizer), v("lr", t.lr);
   v("weight_decay", t.weight_decay), v("schedule", t.schedule), v("warmup_steps", t.warmup_steps);
   v("clip_norm", t.clip_norm), v("patience", t.patience), v("max_minutes", t.max_minutes);
   v("ema_decay", t.ema_decay);
@@ -173,6 +175,14 @@ void validate(const ClassifyConfig& c, const std::string& where) {
   for (float d : {m.dropout, m.embed_dropout, m.word_dropout})
     ATTN_CHECK(d >= 0 && d < 1, "{}: dropout must lie in [0, 1), got {}", where, d);
   positive("train.epochs", t.epochs);
+  ATTN_CHECK(t.pretrain_epochs >= 0, "{}: train.pretrain_epochs must be >= 0, got {}", where, t.pretrain_epochs);
+  ATTN_CHECK(t.pretrain_epochs == 0 || m.kind == ModelKind::kBiLstmAttention || m.kind == ModelKind::kGruAttention,
+             "{}: train.pretrain_epochs needs a recurrent model (bilstm-attn or gru-attn), not {}", where,
+             model_kind_name(m.kind));
+  ATTN_CHECK(std::isfinite(t.pretrain_lr) && t.pretrain_lr > 0, "{}: train.pretrain_lr must be > 0, got {}", where,
+             t.pretrain_lr);
+  ATTN_CHECK(t.pretrain_dropout >= 0 && t.pretrain_dropout < 1, "{}: train.pretrain_dropout must lie in [0, 1), got {}",
+             where, t.pretrain_dropout);
   positive("train.batch_size", t.batch_size);
   positive("train.bucket_factor", t.bucket_factor);
   ATTN_CHECK(t.optimizer == "adam" || t.optimizer == "adamw", "{}: train.optimizer must be adam or adamw, got '{}'",

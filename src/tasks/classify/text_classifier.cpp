@@ -49,7 +49,7 @@ TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, in
     ngram_embed_ = register_module("ngram_embed", std::make_shared<nn::Embedding>(config.ngram_buckets + 1, e,
                                                                                   ngram_init, /*padding_idx=*/0));
   }
-  int64_t width = e;
+  width_ = e;
   if (config.kind == ModelKind::kTransformer) {
     positions_ = std::make_shared<nn::SinusoidalPositionalEncoding>(e);
     nn::TransformerLayerOptions lo;
@@ -73,11 +73,11 @@ TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, in
       rnn_ = register_module("encoder", std::make_shared<nn::GRU>(ro, init));
     else
       rnn_ = register_module("encoder", std::make_shared<nn::LSTM>(ro, init));
-    width = 2 * config.hidden;
+    width_ = 2 * config.hidden;
   }
-  const int64_t attention_dim = config.attention_dim > 0 ? config.attention_dim : width;
-  pool_ = register_module("pool", std::make_shared<nn::AttentionPooling>(width, attention_dim, init));
-  const int64_t pooled = config.pool == "attention-max" ? 2 * width : width;
+  const int64_t attention_dim = config.attention_dim > 0 ? config.attention_dim : width_;
+  pool_ = register_module("pool", std::make_shared<nn::AttentionPooling>(width_, attention_dim, init));
+  const int64_t pooled = config.pool == "attention-max" ? 2 * width_ : width_;
   out_ = register_module("out", std::make_shared<nn::Linear>(pooled, num_classes, init));
   embed_dropout_ = register_module("embed_dropout", std::make_shared<nn::Dropout>(config.embed_dropout, noise));
   Rng noise2 = rng.fork(3);
@@ -85,8 +85,13 @@ TextClassifier::TextClassifier(const ModelConfig& config, int64_t vocab_size, in
   register_rng("word_dropout", word_rng_);
 }
 
-nn::Var TextClassifier::forward(std::span<const int32_t> ids, std::span<const int32_t> lengths, int64_t batch,
-                                int64_t time, Tensor* weights) {
+void TextClassifier::set_dropout(float embed_dropout, float dropout) {
+  embed_dropout_->set_p(embed_dropout);
+  dropout_->set_p(dropout);
+}
+
+nn::Var TextClassifier::encode(std::span<const int32_t> ids, std::span<const int32_t> lengths, int64_t batch,
+                               int64_t time) {
   ATTN_CHECK(int64_t(ids.size()) == batch * time && int64_t(lengths.size()) == batch,
              "TextClassifier: {} ids and {} lengths for a batch of {} x {}", ids.size(), lengths.size(), batch, time);
   std::vector<int32_t> dropped;
@@ -109,6 +114,12 @@ nn::Var TextClassifier::forward(std::span<const int32_t> ids, std::span<const in
     x = rnn_->cell() == kernels::RnnCell::kGru ? std::static_pointer_cast<nn::GRU>(rnn_)->forward(x, lengths).output
                                                : std::static_pointer_cast<nn::LSTM>(rnn_)->forward(x, lengths).output;
   }
+  return x;
+}
+
+nn::Var TextClassifier::forward(std::span<const int32_t> ids, std::span<const int32_t> lengths, int64_t batch,
+                                int64_t time, Tensor* weights) {
+  nn::Var x = encode(ids, lengths, batch, time);
   nn::Var pooled = pool_->forward(x, lengths, weights);
   if (config_.pool == "attention-max") pooled = autograd::concat({pooled, autograd::max_over_steps(x, lengths)}, 1);
   return out_->forward(dropout_->forward(pooled));

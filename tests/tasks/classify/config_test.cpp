@@ -16,7 +16,6 @@ using nlohmann::json;
 
 TEST(ClassifyConfig, RoundTripsThroughJson) {
   ClassifyConfig c;
-  c.model.kind = ModelKind::kTransformer;
   c.model.embed_dim = 96;
   c.model.heads = 3;
   c.model.tfidf.ngram_max = 3;
@@ -31,12 +30,16 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   c.train.seed = 77;
   c.train.ema_decay = 0.999f;
   c.train.max_minutes = 2.5;
+  c.train.pretrain_epochs = 4;
+  c.train.pretrain_lr = 0.003f;
+  c.train.pretrain_dropout = 0.25f;
+  c.model.kind = ModelKind::kGruAttention;  // pretraining needs a recurrent model
   c.labels = {"neg", "pos"};
   const json j = to_json(c);
   EXPECT_EQ(j.at("task"), "classify");
   ClassifyConfig back = config_from_json(j, "cfg");
   EXPECT_EQ(to_json(back), j);
-  EXPECT_EQ(back.model.kind, ModelKind::kTransformer);
+  EXPECT_EQ(back.model.kind, ModelKind::kGruAttention);
   EXPECT_EQ(back.preprocess.tokenizer, text::TokenizerKind::SentencePiece);
   EXPECT_EQ(back.labels, c.labels);
   EXPECT_EQ(back.model.word_dropout, 0.2f);
@@ -45,6 +48,9 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   EXPECT_EQ(back.model.ngram_buckets, 77);
   EXPECT_EQ(back.train.ema_decay, 0.999f);
   EXPECT_EQ(back.train.max_minutes, 2.5);
+  EXPECT_EQ(back.train.pretrain_epochs, 4);
+  EXPECT_EQ(back.train.pretrain_lr, 0.003f);
+  EXPECT_EQ(back.train.pretrain_dropout, 0.25f);
 }
 
 TEST(ClassifyConfig, PartialFilesOverlayDefaults) {
@@ -76,6 +82,15 @@ TEST(ClassifyConfig, RejectsWhatItCannotUse) {
                {"cfg", "model.word_ngrams must lie in [1, 5]"});
   expect_error([&] { config_from_json(json::parse(R"({"model": {"ngram_buckets": 0}})"), "cfg"); },
                {"model.ngram_buckets"});
+  expect_error([&] { config_from_json(json::parse(R"({"train": {"pretrain_epochs": -1}})"), "cfg"); },
+               {"train.pretrain_epochs must be >= 0"});
+  const json transformer = json::parse(R"({"model": {"kind": "transformer"}, "train": {"pretrain_epochs": 2}})");
+  expect_error([&] { config_from_json(transformer, "cfg"); },
+               {"cfg", "train.pretrain_epochs needs a recurrent model", "transformer"});
+  expect_error([&] { config_from_json(json::parse(R"({"train": {"pretrain_lr": 0}})"), "cfg"); },
+               {"train.pretrain_lr"});
+  expect_error([&] { config_from_json(json::parse(R"({"train": {"pretrain_dropout": 1}})"), "cfg"); },
+               {"train.pretrain_dropout must lie in [0, 1)"});
   expect_error([&] { config_from_json(json::parse(R"({"version": 9})"), "cfg"); }, {"version 9"});
   expect_error([&] { config_from_json(json::parse(R"([1, 2])"), "cfg"); }, {"expected a JSON object"});
 }

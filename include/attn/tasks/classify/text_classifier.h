@@ -40,12 +40,22 @@ class TextClassifier : public nn::Module {
   // weights, when given, receives the pooling's attention over the tokens [batch, time] (0 past each length).
   nn::Var forward(std::span<const int32_t> ids, std::span<const int32_t> lengths, int64_t batch, int64_t time,
                   Tensor* weights = nullptr);
+  // The part before the pooling: ids -> the encoder's states [batch, time, encoder_width()] (zero past each
+  // length for the recurrent encoders, whose first hidden() features read left to right and the rest right to
+  // left). Language-model pretraining trains this part.
+  nn::Var encode(std::span<const int32_t> ids, std::span<const int32_t> lengths, int64_t batch, int64_t time);
 
   int64_t num_classes() const { return num_classes_; }
+  int64_t encoder_width() const { return width_; }
+  // Output dropout: between the encoder and what reads it.
+  nn::Var dropout(const nn::Var& x) { return dropout_->forward(x); }
+  // Changes the embedding and output dropout (pretraining uses its own); the config keeps the classifier's.
+  void set_dropout(float embed_dropout, float dropout);
 
  private:
   ModelConfig config_;
   int64_t num_classes_;
+  int64_t width_ = 0;  // encoder_width()
   std::shared_ptr<nn::Embedding> embed_;
   std::shared_ptr<nn::Embedding> ngram_embed_;  // word_ngrams > 1
   std::shared_ptr<nn::Dropout> embed_dropout_, dropout_;
