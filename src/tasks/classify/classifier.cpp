@@ -173,8 +173,8 @@ std::string pretrain_checkpoint_path(const std::string& output_dir) {
 }
 
 // What a run's checkpoint depends on: the config (less what a resumed run may change) and the vocabulary.
-// Pretraining does not read the classifier's training settings, so its checkpoint also serves a run that
-// changes them (`--resume` after a finished pretraining tries other settings without pretraining again).
+// Pretraining does not read the classifier's learning rate, dropout or moving average, so a run stopped while
+// pretraining may resume with other values of those.
 std::string fingerprint(const ClassifyConfig& config, const text::Vocabulary& vocabulary, bool pretraining) {
   nlohmann::json j = to_json(config);
   for (const char* key : {"epochs", "pretrain_epochs", "patience", "max_minutes"}) j["train"].erase(key);
