@@ -171,6 +171,9 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add(cmd, "--pool", "attention, or attention-max: also each feature's maximum over the tokens", d.model.pool,
         [](C& x, const std::string& v) { x.model.pool = v; })
       ->check(CLI::IsMember({"attention", "attention-max"}));
+  c.add(cmd, "--ensemble", "Train this many networks (seeds seed, seed + 1, ...) and average their probabilities",
+        d.model.ensemble, [](C& x, int64_t v) { x.model.ensemble = v; })
+      ->check(number("[1,100]", "in [1, 100]", [](double v) { return v >= 1 && v <= 100; }));
   c.add(cmd, "--dropout", "Dropout between layers", d.model.dropout, [](C& x, float v) { x.model.dropout = v; })
       ->check(kDropout);
   c.add(cmd, "--embed-dropout", "Dropout on the embeddings", d.model.embed_dropout,

@@ -515,6 +515,42 @@ case_pretrain_then_ctrl_c_in_either_phase() {
   cmp -s m2/model.safetensors reference/model.safetensors || fail "resumed weights differ from an uninterrupted run"
 }
 
+case_ensemble_ctrl_c_in_a_member_then_resume() {
+  gen_fasttext 300 10 >train.txt
+  local args=(--embed-dim 8 --hidden 8 --ensemble 3 --epochs 30 --patience 0 --min-count 1 --batch-size 8 --seed 5)
+  run_attn classify train train.txt -o reference "${args[@]}" --json
+  expect_rc 0
+  has err.txt "ensemble member 3/3 (seed 7)"
+  has err.txt "ensemble of 3: validation accuracy"
+  cp out.txt reference.json
+  [[ -f reference/members/3/model.safetensors && ! -e reference.members ]] || fail "expected members 1-3 and no staging"
+  run_attn classify predict reference train.txt
+  expect_rc 0
+
+  # Stopped in the second member: the first stays finished, the second resumes from its checkpoint.
+  : >err.txt
+  "$ATTN" classify train train.txt -o m "${args[@]}" --json >out.txt 2>err.txt &
+  local pid=$! i
+  for ((i = 0; i < 3000; i++)); do
+    grep -q "ensemble member 2/3" err.txt && grep -q "^epoch 1/30:" <(sed -n '/ensemble member 2/,$p' err.txt) && break
+    sleep 0.01
+  done
+  kill -INT $pid 2>/dev/null || fail "training ended before it could be interrupted"
+  set +e
+  wait $pid
+  rc=$?
+  set -e
+  expect_rc 130
+  has err.txt "m.members/2.checkpoint (continue with --resume)"
+  [[ -f m.members/1/model.safetensors && ! -e m ]] || fail "expected the first member finished and no model"
+  run_attn classify train train.txt -o m "${args[@]}" -q --json --resume
+  expect_rc 0
+  cmp -s out.txt reference.json || fail "resumed metrics differ: $(cat out.txt) vs $(cat reference.json)"
+  for i in 1 2 3; do
+    cmp -s m/members/$i/model.safetensors reference/members/$i/model.safetensors || fail "member $i differs"
+  done
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 
 CASES=(
@@ -523,7 +559,7 @@ CASES=(
   explain_terminal_html_svg_json csv_quotes_newlines_header_and_joined_columns tsv_columns_by_number
   jsonl_and_folder_per_label invalid_utf8_named_or_skipped empty_one_class_and_unseen_labels very_long_line
   binary_garbage broken_or_foreign_model_directories output_is_never_clobbered output_write_errors
-  ctrl_c_checkpoint_then_resume pretrain_then_ctrl_c_in_either_phase
+  ctrl_c_checkpoint_then_resume pretrain_then_ctrl_c_in_either_phase ensemble_ctrl_c_in_a_member_then_resume
 )
 setup_shared() {
   gen_fasttext 80 1 >"$WORK/model_train.txt"

@@ -178,6 +178,7 @@ std::string pretrain_checkpoint_path(const std::string& output_dir) {
 std::string fingerprint(const ClassifyConfig& config, const text::Vocabulary& vocabulary, bool pretraining) {
   nlohmann::json j = to_json(config);
   for (const char* key : {"epochs", "pretrain_epochs", "patience", "max_minutes"}) j["train"].erase(key);
+  j["model"].erase("ensemble");  // a checkpoint holds one network, an ensemble's member
   if (pretraining) {
     for (const char* key : {"lr", "ema_decay"}) j["train"].erase(key);
     for (const char* key : {"dropout", "embed_dropout"}) j["model"].erase(key);
@@ -214,7 +215,8 @@ Prepared prepare(const TrainRequest& r) {
   std::vector<int32_t> ids;
   for (const auto& e : train) ids.push_back(p.labels.id(e.label));
   if (valid.empty()) {
-    data::Split split = data::stratified_split(ids, r.config.train.valid_fraction, r.config.train.seed);
+    data::Split split =
+        data::stratified_split(ids, r.config.train.valid_fraction, r.data_seed.value_or(r.config.train.seed));
     ATTN_CHECK(!split.valid.empty() && !split.train.empty(),
                "{}: {} examples are too few to hold out a validation set; give --valid FILE", r.train_path,
                train.size());
@@ -253,11 +255,18 @@ struct Classifier::Impl {
   std::optional<TextEncoder> encoder;
   std::unique_ptr<TextClassifier> net;
   std::optional<TfidfClassifier> tfidf;
+  std::vector<Classifier> members;  // an ensemble: the rest is empty
 
   int64_t batch_size() const { return 2 * config.train.batch_size; }
 };
 
+namespace {
+TrainSummary train_ensemble(const TrainRequest& r);
+constexpr const char* kMembersDir = "members";
+}  // namespace
+
 TrainSummary train_classifier(const TrainRequest& r) {
+  if (r.config.model.ensemble > 1) return train_ensemble(r);
   const auto t0 = Clock::now();
   validate(r.config);
   // Problems with the output are found now rather than after the training they would throw away.
@@ -283,7 +292,8 @@ TrainSummary train_classifier(const TrainRequest& r) {
                               fmt::join(config.labels, ", "),
                               p.skipped ? fmt::format(", {} bad rows skipped", p.skipped) : ""));
   const bool is_tfidf = config.model.kind == ModelKind::kTfidf;
-  TextEncoder encoder = TextEncoder::fit(config.preprocess, p.train_texts, config.train.seed, !is_tfidf);
+  TextEncoder encoder =
+      TextEncoder::fit(config.preprocess, p.train_texts, r.data_seed.value_or(config.train.seed), !is_tfidf);
   const int32_t num_classes = int32_t(config.labels.size());
 
   if (is_tfidf) {
@@ -392,6 +402,15 @@ Classifier Classifier::load(const std::string& dir) {
   const auto& labels = impl->config.labels;
   ATTN_CHECK(labels.size() >= 2, "{}: the model has {} labels; a classifier has at least two", config_path,
              labels.size());
+  if (impl->config.model.ensemble > 1) {
+    for (int64_t k = 1; k <= impl->config.model.ensemble; ++k) {
+      const std::string member = (fs::path(dir) / kMembersDir / std::to_string(k)).string();
+      impl->members.push_back(Classifier::load(member));
+      ATTN_CHECK(impl->members.back().labels() == labels && impl->members.back().config().model.ensemble == 1,
+                 "{}: this ensemble member's labels or kind differ from {}", member, config_path);
+    }
+    return Classifier(std::move(impl));
+  }
   const bool is_tfidf = impl->config.model.kind == ModelKind::kTfidf;
   impl->encoder = TextEncoder::load(dir, impl->config.preprocess, !is_tfidf);
   if (is_tfidf) {
@@ -411,6 +430,16 @@ Classifier Classifier::load(const std::string& dir) {
 std::vector<std::vector<float>> Classifier::predict_proba(const std::vector<std::string>& texts) const {
   const int64_t classes = int64_t(labels().size());
   std::vector<std::vector<float>> out(texts.size());
+  if (!impl_->members.empty()) {  // the mean of the members' probabilities
+    for (const Classifier& m : impl_->members) {
+      const auto p = m.predict_proba(texts);
+      for (size_t i = 0; i < texts.size(); ++i) {
+        out[i].resize(size_t(classes));
+        for (int64_t c = 0; c < classes; ++c) out[i][size_t(c)] += p[i][size_t(c)] / float(impl_->members.size());
+      }
+    }
+    return out;
+  }
   if (impl_->tfidf) {
     const auto probs = impl_->tfidf->predict_proba(impl_->tfidf->vectorizer().transform(impl_->encoder->tokens(texts, false)));
     for (size_t i = 0; i < texts.size(); ++i)
@@ -425,6 +454,25 @@ std::vector<std::vector<float>> Classifier::predict_proba(const std::vector<std:
 std::vector<Explanation> Classifier::explain(const std::vector<std::string>& texts) const {
   const int64_t classes = int64_t(labels().size());
   std::vector<Explanation> out(texts.size());
+  if (!impl_->members.empty()) {  // the members share their tokenizer: the mean of their weights and probabilities
+    const float share = 1.0f / float(impl_->members.size());
+    for (const Classifier& m : impl_->members) {
+      const auto e = m.explain(texts);
+      for (size_t i = 0; i < texts.size(); ++i) {
+        if (out[i].tokens.empty()) {
+          out[i].tokens = e[i].tokens;
+          out[i].weights.assign(e[i].weights.size(), 0.0f);
+          out[i].probabilities.assign(e[i].probabilities.size(), 0.0f);
+        }
+        ATTN_CHECK(e[i].tokens == out[i].tokens && e[i].probabilities.size() == out[i].probabilities.size(),
+                   "explain: the ensemble's members split text {} into different tokens", i + 1);
+        for (size_t t = 0; t < out[i].weights.size(); ++t) out[i].weights[t] += share * e[i].weights[t];
+        for (size_t c = 0; c < out[i].probabilities.size(); ++c)
+          out[i].probabilities[c] += share * e[i].probabilities[c];
+      }
+    }
+    return out;
+  }
   if (impl_->tfidf) {
     const auto probs = predict_proba(texts);
     for (size_t i = 0; i < texts.size(); ++i) {
@@ -465,5 +513,83 @@ metrics::ClassificationReport evaluate(const Classifier& model, const std::vecto
   for (const auto& p : probs) predicted.push_back(argmax(p.data(), int64_t(p.size())));
   return metrics::classification_report(truth, predicted, int32_t(model.labels().size()));
 }
+
+namespace {
+
+// The members train one after another as ordinary model directories under <output>.members/<k> (seed + k - 1; the
+// split and tokenizer of the first seed), so Ctrl-C and --resume work per member; the finished ensemble is
+// validated as a whole and copied into the model directory.
+TrainSummary train_ensemble(const TrainRequest& r) {
+  const auto t0 = Clock::now();
+  validate(r.config);
+  io::check_directory_target(r.output_dir, kConfigFile);
+  const fs::path staging = r.output_dir + "." + kMembersDir;
+  ATTN_CHECK(!r.resume || fs::exists(staging),
+             "{}: no ensemble members to resume from (--resume continues a run stopped by Ctrl-C); train without "
+             "--resume", staging.string());
+  std::error_code ec;
+  if (!r.resume) fs::remove_all(staging, ec);
+  fs::create_directories(staging);
+  const int64_t count = r.config.model.ensemble;
+  const uint64_t data_seed = r.data_seed.value_or(r.config.train.seed);
+  TrainSummary summary;
+  for (int64_t k = 1; k <= count; ++k) {
+    TrainRequest m = r;
+    m.config.model.ensemble = 1;
+    m.config.train.seed = r.config.train.seed + uint64_t(k - 1);
+    m.data_seed = data_seed;
+    m.output_dir = (staging / std::to_string(k)).string();
+    const bool finished = fs::exists(fs::path(m.output_dir) / kConfigFile);
+    if (r.resume && finished) continue;
+    m.resume = r.resume && (fs::exists(train::checkpoint_path_for(m.output_dir)) ||
+                            fs::exists(pretrain_checkpoint_path(m.output_dir)));
+    say(r.progress, fmt::format("ensemble member {}/{} (seed {})", k, count, m.config.train.seed));
+    const TrainSummary s = train_classifier(m);
+    if (s.interrupted) {
+      summary.interrupted = true;
+      summary.seconds = seconds_since(t0);
+      return summary;
+    }
+    summary.result = s.result;
+    summary.examples_per_second = s.examples_per_second;
+    summary.tokens_per_second = s.tokens_per_second;
+    summary.vocabulary = s.vocabulary;
+  }
+  // The members were validated on the same held-out texts; so is their mean.
+  TrainRequest first = r;
+  first.data_seed = data_seed;
+  Prepared p = prepare(first);
+  std::vector<Classifier> members;
+  for (int64_t k = 1; k <= count; ++k) members.push_back(Classifier::load((staging / std::to_string(k)).string()));
+  ClassifyConfig config = r.config;
+  config.labels = members.front().labels();
+  std::vector<int32_t> predicted(p.valid_texts.size());
+  std::vector<std::vector<float>> mean(p.valid_texts.size(), std::vector<float>(config.labels.size(), 0.0f));
+  for (const Classifier& c : members) {
+    const auto probs = c.predict_proba(p.valid_texts);
+    for (size_t i = 0; i < probs.size(); ++i)
+      for (size_t j = 0; j < probs[i].size(); ++j) mean[i][j] += probs[i][j];
+  }
+  for (size_t i = 0; i < mean.size(); ++i) predicted[i] = argmax(mean[i].data(), int64_t(mean[i].size()));
+  summary.valid = metrics::classification_report(p.valid_labels, predicted, int32_t(config.labels.size()));
+  summary.labels = config.labels;
+  summary.train_examples = int64_t(p.train_texts.size());
+  summary.valid_examples = int64_t(p.valid_texts.size());
+  summary.skipped = p.skipped;
+  say(r.progress, fmt::format("ensemble of {}: validation accuracy {:.4f}", count, summary.valid.accuracy));
+  io::write_directory_atomic(r.output_dir, kConfigFile, [&](const std::string& dir) {
+    for (int64_t k = 1; k <= count; ++k) {
+      const fs::path to = fs::path(dir) / kMembersDir / std::to_string(k);
+      fs::create_directories(to.parent_path());
+      fs::copy(staging / std::to_string(k), to, fs::copy_options::recursive);
+    }
+    io::write_json_atomic((fs::path(dir) / kConfigFile).string(), to_json(config));
+  });
+  fs::remove_all(staging, ec);
+  summary.seconds = seconds_since(t0);
+  return summary;
+}
+
+}  // namespace
 
 }  // namespace attn::tasks::classify

@@ -39,7 +39,7 @@ void model_fields(M& m, V&& v) {
   v("embed_dim", m.embed_dim), v("hidden", m.hidden), v("layers", m.layers), v("heads", m.heads);
   v("ff_dim", m.ff_dim), v("attention_dim", m.attention_dim), v("dropout", m.dropout);
   v("embed_dropout", m.embed_dropout), v("word_dropout", m.word_dropout), v("word_ngrams", m.word_ngrams);
-  v("ngram_buckets", m.ngram_buckets), v("pool", m.pool);
+  v("ngram_buckets", m.ngram_buckets), v("pool", m.pool), v("ensemble", m.ensemble);
 }
 template <class T, class V>
 void train_fields(T& t, V&& v) {
@@ -164,6 +164,10 @@ void validate(const ClassifyConfig& c, const std::string& where) {
              "{}: model.logistic needs l2 >= 0 and max_iterations >= 1", where);
   ATTN_CHECK(m.pool == "attention" || m.pool == "attention-max",
              "{}: model.pool must be attention or attention-max, got '{}'", where, m.pool);
+  ATTN_CHECK(m.ensemble >= 1 && m.ensemble <= 100, "{}: model.ensemble must lie in [1, 100], got {}", where,
+             m.ensemble);
+  ATTN_CHECK(m.ensemble == 1 || m.kind != ModelKind::kTfidf,
+             "{}: model.ensemble needs a neural model (tfidf trains the same model from every seed)", where);
   ATTN_CHECK(m.attention_dim >= 0, "{}: model.attention_dim must be >= 0, got {}", where, m.attention_dim);
   if (m.kind == ModelKind::kTransformer)
     ATTN_CHECK(m.embed_dim % m.heads == 0, "{}: model.embed_dim {} must be a multiple of model.heads {}",

@@ -182,5 +182,45 @@ TEST(Classify, RejectsBrokenModelDirectories) {
   expect_error([&] { Classifier::load(dir.path()); }, {"not a model directory"});
 }
 
+TEST(Classify, AnEnsembleAveragesItsMembers) {
+  testing::TempDir dir;
+  TrainRequest r = small_request(dir, ModelKind::kBiLstmAttention);
+  r.config.model.ensemble = 2;
+  r.config.train.seed = 7;
+  r.config.train.epochs = 4;
+  const TrainSummary s = train_classifier(r);
+  EXPECT_GE(s.valid.accuracy, 0.95);
+  EXPECT_FALSE(fs::exists(r.output_dir + ".members")) << "the staging directory is removed";
+
+  const Classifier ensemble = Classifier::load(r.output_dir);
+  const Classifier first = Classifier::load(r.output_dir + "/members/1");
+  const Classifier second = Classifier::load(r.output_dir + "/members/2");
+  EXPECT_EQ(ensemble.config().model.ensemble, 2);
+  EXPECT_EQ(first.config().train.seed, 7u);
+  EXPECT_EQ(second.config().train.seed, 8u);
+  std::vector<std::string> texts;
+  for (const auto& e : make_examples(30, 9)) texts.push_back(e.text);
+  const auto p = ensemble.predict_proba(texts), p1 = first.predict_proba(texts), p2 = second.predict_proba(texts);
+  const auto x = ensemble.explain(texts), x1 = first.explain(texts), x2 = second.explain(texts);
+  bool members_differ = false;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    for (size_t c = 0; c < 3; ++c) {
+      EXPECT_NEAR(p[i][c], 0.5f * (p1[i][c] + p2[i][c]), 1e-6f) << i;
+      EXPECT_NEAR(x[i].probabilities[c], p[i][c], 1e-6f) << i;
+      members_differ = members_differ || std::abs(p1[i][c] - p2[i][c]) > 1e-4f;
+    }
+    ASSERT_EQ(x[i].tokens, x1[i].tokens);
+    ASSERT_EQ(x[i].tokens, x2[i].tokens) << "the members share the tokenizer";
+    for (size_t t = 0; t < x[i].weights.size(); ++t)
+      EXPECT_NEAR(x[i].weights[t], 0.5f * (x1[i].weights[t] + x2[i].weights[t]), 1e-6f) << i;
+  }
+  EXPECT_TRUE(members_differ) << "the members are trained from different seeds";
+
+  fs::remove_all(r.output_dir + "/members/2");
+  expect_error([&] { Classifier::load(r.output_dir); }, {"members/2", "no such model directory"});
+  r.config.model.kind = ModelKind::kTfidf;
+  expect_error([&] { train_classifier(r); }, {"model.ensemble needs a neural model"});
+}
+
 }  // namespace
 }  // namespace attn::tasks::classify

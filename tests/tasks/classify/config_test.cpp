@@ -31,6 +31,7 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   c.train.ema_decay = 0.999f;
   c.train.max_minutes = 2.5;
   c.train.pretrain_epochs = 4;
+  c.model.ensemble = 3;
   c.train.pretrain_lr = 0.003f;
   c.train.pretrain_dropout = 0.25f;
   c.model.kind = ModelKind::kGruAttention;  // pretraining needs a recurrent model
@@ -49,6 +50,7 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   EXPECT_EQ(back.train.ema_decay, 0.999f);
   EXPECT_EQ(back.train.max_minutes, 2.5);
   EXPECT_EQ(back.train.pretrain_epochs, 4);
+  EXPECT_EQ(back.model.ensemble, 3);
   EXPECT_EQ(back.train.pretrain_lr, 0.003f);
   EXPECT_EQ(back.train.pretrain_dropout, 0.25f);
 }
@@ -91,6 +93,8 @@ TEST(ClassifyConfig, RejectsWhatItCannotUse) {
                {"train.pretrain_lr"});
   expect_error([&] { config_from_json(json::parse(R"({"train": {"pretrain_dropout": 1}})"), "cfg"); },
                {"train.pretrain_dropout must lie in [0, 1)"});
+  expect_error([&] { config_from_json(json::parse(R"({"model": {"ensemble": 0}})"), "cfg"); },
+               {"model.ensemble must lie in [1, 100]"});
   expect_error([&] { config_from_json(json::parse(R"({"version": 9})"), "cfg"); }, {"version 9"});
   expect_error([&] { config_from_json(json::parse(R"([1, 2])"), "cfg"); }, {"expected a JSON object"});
 }

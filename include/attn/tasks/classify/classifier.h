@@ -3,6 +3,7 @@
 // SentencePiece, tokenizer.model (tfidf models: tfidf_features.txt instead of vocab.txt).
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct TrainRequest {
   std::string output_dir;
   bool resume = false;     // continue from <output_dir>.checkpoint
   bool progress = true;    // progress bar / log lines on stderr
+  // Seed of the validation split and the tokenizer's training (default: config.train.seed). An ensemble's members
+  // share it, so they see the same tokens and are validated on the same held-out texts.
+  std::optional<uint64_t> data_seed;
 };
 
 struct TrainSummary {
@@ -35,7 +39,9 @@ struct TrainSummary {
 };
 
 // Reads the data, fits the text encoder, trains, and writes the model directory atomically (an interrupted run
-// leaves a checkpoint at <output_dir>.checkpoint and the old directory, if any, untouched).
+// leaves a checkpoint at <output_dir>.checkpoint and the old directory, if any, untouched). An ensemble trains its
+// members one after another as model directories under <output_dir>.members/ (a resumed run skips the finished
+// ones and continues the one in progress), then writes them into <output_dir>/members/<k>/.
 TrainSummary train_classifier(const TrainRequest& request);
 
 struct Explanation {

@@ -37,6 +37,7 @@ struct ModelConfig {
   int64_t ff_dim = 512;         // Transformer feed-forward width
   int64_t attention_dim = 0;    // attention pooling's hidden size; 0: the pooled width
   std::string pool = "attention";  // or "attention-max": beside it, each feature's maximum over the tokens
+  int64_t ensemble = 1;         // > 1: this many networks (seeds seed, seed + 1, ...) whose probabilities are averaged
   float dropout = 0.3f;
   float embed_dropout = 0.1f;   // dropout on the embeddings
   float word_dropout = 0.0f;    // share of tokens replaced by <unk> in training (whole words, not features)
