@@ -527,19 +527,8 @@ case_ensemble_ctrl_c_in_a_member_then_resume() {
   run_attn classify predict reference train.txt
   expect_rc 0
 
-  # Stopped in the second member: the first stays finished, the second resumes from its checkpoint.
-  : >err.txt
-  "$ATTN" classify train train.txt -o m "${args[@]}" --json >out.txt 2>err.txt &
-  local pid=$! i
-  for ((i = 0; i < 3000; i++)); do
-    grep -q "ensemble member 2/3" err.txt && grep -q "^epoch 1/30:" <(sed -n '/ensemble member 2/,$p' err.txt) && break
-    sleep 0.01
-  done
-  kill -INT $pid 2>/dev/null || fail "training ended before it could be interrupted"
-  set +e
-  wait $pid
-  rc=$?
-  set -e
+  # Stopped in the second member (its first epoch): the first stays finished, the second resumes.
+  interrupt_when --nth 31 '^epoch [0-9]*/30:' classify train train.txt -o m "${args[@]}" --json
   expect_rc 130
   has err.txt "m.members/2.checkpoint (continue with --resume)"
   [[ -f m.members/1/model.safetensors && ! -e m ]] || fail "expected the first member finished and no model"

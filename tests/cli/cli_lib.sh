@@ -56,16 +56,22 @@ expect_usage_error() {
   for part in "$@"; do has err.txt "$part"; done
 }
 
-# interrupt_when PATTERN ARGS...: runs attn ARGS in the background (stdout to out.txt, stderr to err.txt), presses
-# Ctrl-C once a line of err.txt matches PATTERN, and leaves the exit code in $rc.
+# interrupt_when [--nth N] PATTERN ARGS...: runs attn ARGS in the background (stdout to out.txt, stderr to
+# err.txt), presses Ctrl-C once N lines (default 1) of err.txt match PATTERN, and leaves the exit code in $rc.
 interrupt_when() {
-  local pattern=$1 pid i
+  local nth=1 pattern pid i matches
+  if [[ $1 == --nth ]]; then
+    nth=$2
+    shift 2
+  fi
+  pattern=$1
   shift
   last_args="$*"
   "$ATTN" "$@" >out.txt 2>err.txt &
   pid=$!
   for ((i = 0; i < 3000; i++)); do
-    grep -q "$pattern" err.txt && break
+    matches=$(grep -c "$pattern" err.txt 2>/dev/null) || true
+    ((${matches:-0} >= nth)) && break
     sleep 0.01
   done
   kill -INT $pid 2>/dev/null || fail "training ended before it could be interrupted"
