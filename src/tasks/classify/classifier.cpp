@@ -555,28 +555,12 @@ TrainSummary train_ensemble(const TrainRequest& r) {
     summary.tokens_per_second = s.tokens_per_second;
     summary.vocabulary = s.vocabulary;
   }
-  // The members were validated on the same held-out texts; so is their mean.
+  // The members were validated on the same held-out texts; so is the ensemble, through its own predictions.
   TrainRequest first = r;
   first.data_seed = data_seed;
-  Prepared p = prepare(first);
-  std::vector<Classifier> members;
-  for (int64_t k = 1; k <= count; ++k) members.push_back(Classifier::load((staging / std::to_string(k)).string()));
+  const Prepared p = prepare(first);
   ClassifyConfig config = r.config;
-  config.labels = members.front().labels();
-  std::vector<int32_t> predicted(p.valid_texts.size());
-  std::vector<std::vector<float>> mean(p.valid_texts.size(), std::vector<float>(config.labels.size(), 0.0f));
-  for (const Classifier& c : members) {
-    const auto probs = c.predict_proba(p.valid_texts);
-    for (size_t i = 0; i < probs.size(); ++i)
-      for (size_t j = 0; j < probs[i].size(); ++j) mean[i][j] += probs[i][j];
-  }
-  for (size_t i = 0; i < mean.size(); ++i) predicted[i] = argmax(mean[i].data(), int64_t(mean[i].size()));
-  summary.valid = metrics::classification_report(p.valid_labels, predicted, int32_t(config.labels.size()));
-  summary.labels = config.labels;
-  summary.train_examples = int64_t(p.train_texts.size());
-  summary.valid_examples = int64_t(p.valid_texts.size());
-  summary.skipped = p.skipped;
-  say(r.progress, fmt::format("ensemble of {}: validation accuracy {:.4f}", count, summary.valid.accuracy));
+  config.labels = p.labels.to_json().get<std::vector<std::string>>();
   io::write_directory_atomic(r.output_dir, kConfigFile, [&](const std::string& dir) {
     for (int64_t k = 1; k <= count; ++k) {
       const fs::path to = fs::path(dir) / kMembersDir / std::to_string(k);
@@ -585,6 +569,15 @@ TrainSummary train_ensemble(const TrainRequest& r) {
     }
     io::write_json_atomic((fs::path(dir) / kConfigFile).string(), to_json(config));
   });
+  const auto probs = Classifier::load(r.output_dir).predict_proba(p.valid_texts);
+  std::vector<int32_t> predicted;
+  for (const auto& row : probs) predicted.push_back(argmax(row.data(), int64_t(row.size())));
+  summary.valid = metrics::classification_report(p.valid_labels, predicted, int32_t(config.labels.size()));
+  summary.labels = config.labels;
+  summary.train_examples = int64_t(p.train_texts.size());
+  summary.valid_examples = int64_t(p.valid_texts.size());
+  summary.skipped = p.skipped;
+  say(r.progress, fmt::format("ensemble of {}: validation accuracy {:.4f}", count, summary.valid.accuracy));
   fs::remove_all(staging, ec);
   summary.seconds = seconds_since(t0);
   return summary;
