@@ -230,6 +230,10 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   c.add(cmd, "--pretrain-dropout", "Embedding and output dropout of the pretraining", d.train.pretrain_dropout,
         [](C& x, float v) { x.train.pretrain_dropout = v; })
       ->check(kDropout);
+  c.add(cmd, "--pretrain-vocab",
+        "Tokens the pretraining predicts (the most frequent; its output layer, most of its cost, grows with them)",
+        d.train.pretrain_vocab, [](C& x, int64_t v) { x.train.pretrain_vocab = v; })
+      ->check(kAtLeast1);
   c.add(cmd, "--batch-size", "Examples per step", d.train.batch_size, [](C& x, int64_t v) { x.train.batch_size = v; })
       ->check(kAtLeast1);
   c.add(cmd, "--valid-fraction", "Held-out share when no --valid file is given", d.train.valid_fraction,

@@ -44,7 +44,7 @@ void model_fields(M& m, V&& v) {
 template <class T, class V>
 void train_fields(T& t, V&& v) {
   v("epochs", t.epochs), v("pretrain_epochs", t.pretrain_epochs), v("batch_size", t.batch_size);
-  v("pretrain_lr", t.pretrain_lr), v("pretrain_dropout", t.pretrain_dropout);
+  v("pretrain_lr", t.pretrain_lr), v("pretrain_dropout", t.pretrain_dropout), v("pretrain_vocab", t.pretrain_vocab);
   v("optimizer", t.optimizer), v("lr", t.lr);
   v("weight_decay", t.weight_decay), v("schedule", t.schedule), v("warmup_steps", t.warmup_steps);
   v("clip_norm", t.clip_norm), v("patience", t.patience), v("max_minutes", t.max_minutes);
@@ -187,6 +187,7 @@ void validate(const ClassifyConfig& c, const std::string& where) {
              t.pretrain_lr);
   ATTN_CHECK(t.pretrain_dropout >= 0 && t.pretrain_dropout < 1, "{}: train.pretrain_dropout must lie in [0, 1), got {}",
              where, t.pretrain_dropout);
+  positive("train.pretrain_vocab", t.pretrain_vocab);
   positive("train.batch_size", t.batch_size);
   positive("train.bucket_factor", t.bucket_factor);
   ATTN_CHECK(t.optimizer == "adam" || t.optimizer == "adamw", "{}: train.optimizer must be adam or adamw, got '{}'",

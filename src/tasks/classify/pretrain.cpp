@@ -135,7 +135,7 @@ train::TrainResult pretrain_encoder(const std::shared_ptr<TextClassifier>& net, 
              "pretrain_encoder: needs training and validation texts");
   Rng rng(config.train.seed);
   Rng head_init = rng.fork(7);  // the classifier's own streams are untouched
-  PretrainModel model(net, std::min(r.vocab_size, kPretrainVocab), head_init);
+  PretrainModel model(net, std::min(r.vocab_size, config.train.pretrain_vocab), head_init);
   model.train();
   net->set_dropout(config.train.pretrain_dropout, config.train.pretrain_dropout);
   ATTN_CHECK(bool(r.make_optimizer), "pretrain_encoder: no optimizer factory");

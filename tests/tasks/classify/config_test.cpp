@@ -34,6 +34,7 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   c.model.ensemble = 3;
   c.train.pretrain_lr = 0.003f;
   c.train.pretrain_dropout = 0.25f;
+  c.train.pretrain_vocab = 500;
   c.model.kind = ModelKind::kGruAttention;  // pretraining needs a recurrent model
   c.labels = {"neg", "pos"};
   const json j = to_json(c);
@@ -53,6 +54,7 @@ TEST(ClassifyConfig, RoundTripsThroughJson) {
   EXPECT_EQ(back.model.ensemble, 3);
   EXPECT_EQ(back.train.pretrain_lr, 0.003f);
   EXPECT_EQ(back.train.pretrain_dropout, 0.25f);
+  EXPECT_EQ(back.train.pretrain_vocab, 500);
 }
 
 TEST(ClassifyConfig, PartialFilesOverlayDefaults) {
@@ -93,6 +95,8 @@ TEST(ClassifyConfig, RejectsWhatItCannotUse) {
                {"train.pretrain_lr"});
   expect_error([&] { config_from_json(json::parse(R"({"train": {"pretrain_dropout": 1}})"), "cfg"); },
                {"train.pretrain_dropout must lie in [0, 1)"});
+  expect_error([&] { config_from_json(json::parse(R"({"train": {"pretrain_vocab": 0}})"), "cfg"); },
+               {"train.pretrain_vocab"});
   expect_error([&] { config_from_json(json::parse(R"({"model": {"ensemble": 0}})"), "cfg"); },
                {"model.ensemble must lie in [1, 100]"});
   expect_error([&] { config_from_json(json::parse(R"({"version": 9})"), "cfg"); }, {"version 9"});

@@ -116,8 +116,9 @@ std::vector<std::vector<int32_t>> texts(int n, bool counting, uint64_t seed) {
   return out;
 }
 
-double pretrained_perplexity(bool counting, ModelKind kind) {
+double pretrained_perplexity(bool counting, ModelKind kind, int64_t pretrain_vocab = 10000) {
   ClassifyConfig config;
+  config.train.pretrain_vocab = pretrain_vocab;
   config.model = tiny_config(kind);
   config.train.seed = 4;
   config.train.batch_size = 16;
@@ -150,6 +151,13 @@ TEST(PretrainEncoder, LearnsWhatCanBePredictedAndNothingElse) {
     // 20 equally likely tokens: a model that could see the token it predicts would get far below 20.
     EXPECT_GT(pretrained_perplexity(/*counting=*/false, kind), 17.0) << model_kind_name(kind);
   }
+}
+
+TEST(PretrainEncoder, PredictsOnlyThePretrainingVocabulary) {
+  // Ids 2..11 of the random texts' 2..21 stay targets: their perplexity is that of 10 equally likely tokens.
+  const double perplexity = pretrained_perplexity(/*counting=*/false, ModelKind::kBiLstmAttention, 12);
+  EXPECT_GT(perplexity, 8.5);
+  EXPECT_LT(perplexity, 11.5);
 }
 
 TEST(PretrainEncoder, RejectsTheTransformerAndLeavesDropoutAsConfigured) {

@@ -53,6 +53,7 @@ struct TrainConfig {
   int64_t pretrain_epochs = 0;  // > 0: first this many epochs of language-model pretraining (recurrent models)
   float pretrain_lr = 5e-3f;     // its peak learning rate
   float pretrain_dropout = 0.1f; // its embedding and output dropout
+  int64_t pretrain_vocab = 10000;  // tokens its output layer predicts: the most frequent; rarer ones are skipped
   int64_t batch_size = 64;
   std::string optimizer = "adam";  // adam, adamw
   float lr = 2e-3f;

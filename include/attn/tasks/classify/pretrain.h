@@ -19,10 +19,6 @@
 
 namespace attn::tasks::classify {
 
-// Tokens the language model predicts: ids below this (the most frequent, as vocabularies are ordered); rarer
-// targets are skipped. It bounds the output layer's cost, which grows with the vocabulary.
-inline constexpr int64_t kPretrainVocab = 10000;
-
 // Targets of the two directions for ids [batch, time] with lengths [batch]: next[b, t] = ids[b, t + 1] and
 // prev[b, t] = ids[b, t - 1] where that position lies inside the text, and ignore_index where it does not, where
 // the target is <unk> or padding, or where it is not below `vocab`.
