@@ -236,7 +236,7 @@ Prepared prepare(const TrainRequest& r) {
     for (auto& e : valid) {
       auto id = p.labels.find(e.label);
       ATTN_CHECK(id.has_value(), "{}: label '{}' does not occur in the training data {} (it has: {})", e.where, e.label,
-                 r.train_path, fmt::join(p.labels.to_json().get<std::vector<std::string>>(), ", "));
+                 r.train_path, fmt::join(p.labels.names(), ", "));
       p.valid_texts.push_back(std::move(e.text));
       p.valid_labels.push_back(*id);
     }
@@ -282,7 +282,7 @@ TrainSummary train_classifier(const TrainRequest& r) {
   TrainSummary summary;
   Prepared p = prepare(r);
   ClassifyConfig config = r.config;
-  config.labels = p.labels.to_json().get<std::vector<std::string>>();
+  config.labels = p.labels.names();
   summary.labels = config.labels;
   summary.train_examples = int64_t(p.train_texts.size());
   summary.valid_examples = int64_t(p.valid_texts.size());
@@ -560,7 +560,7 @@ TrainSummary train_ensemble(const TrainRequest& r) {
   first.data_seed = data_seed;
   const Prepared p = prepare(first);
   ClassifyConfig config = r.config;
-  config.labels = p.labels.to_json().get<std::vector<std::string>>();
+  config.labels = p.labels.names();
   io::write_directory_atomic(r.output_dir, kConfigFile, [&](const std::string& dir) {
     for (int64_t k = 1; k <= count; ++k) {
       const fs::path to = fs::path(dir) / kMembersDir / std::to_string(k);

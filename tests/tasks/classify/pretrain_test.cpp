@@ -116,7 +116,7 @@ std::vector<std::vector<int32_t>> texts(int n, bool counting, uint64_t seed) {
   return out;
 }
 
-double pretrained_perplexity(bool counting, ModelKind kind, int64_t pretrain_vocab = 10000) {
+double pretrained_perplexity(bool counting, ModelKind kind, int64_t pretrain_vocab = TrainConfig{}.pretrain_vocab) {
   ClassifyConfig config;
   config.train.pretrain_vocab = pretrain_vocab;
   config.model = tiny_config(kind);
